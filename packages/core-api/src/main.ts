@@ -1,0 +1,45 @@
+import {
+  ConfigError,
+  createLogger,
+  DATABASES,
+  databasePath,
+  migrateUp,
+  onShutdown,
+  openDatabase,
+  startServer,
+  type DB,
+} from '@mosis/shared';
+import { existsSync } from 'node:fs';
+import { createCoreApp, SERVICE_NAME } from './app.js';
+import { loadCoreConfig } from './config.js';
+
+/** Starts the core API: config, portal.db (migrated), the HTTP server, and shutdown on SIGTERM. */
+async function main(): Promise<void> {
+  const config = loadCoreConfig();
+  const log = createLogger(SERVICE_NAME, config.LOG_LEVEL);
+  const portal = openDatabase(databasePath(config.DATA_DIR, 'portal'), { litestream: config.LITESTREAM });
+  if (config.MIGRATE_ON_START) {
+    const applied = await migrateUp(portal, DATABASES.portal.migrations);
+    if (applied.length) log.info('migrated portal.db', { applied });
+  }
+
+  // telemetry.db belongs to ingest and may not exist yet: open it read-only on first use.
+  const telemetryPath = databasePath(config.DATA_DIR, 'telemetry');
+  let telemetry: DB | undefined;
+  const getTelemetry = () => {
+    if (!telemetry && existsSync(telemetryPath)) telemetry = openDatabase(telemetryPath, { readonly: true });
+    return telemetry;
+  };
+
+  const app = createCoreApp({ config, portal, telemetry: getTelemetry, log });
+  const server = await startServer(app.fetch, config.CORE_PORT, config.HOST);
+  log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
+
+  onShutdown(log, [() => server.close(), () => telemetry?.close(), () => portal.close()]);
+}
+
+main().catch((err) => {
+  if (err instanceof ConfigError) console.error(`${SERVICE_NAME}: ${err.message}`);
+  else console.error(`${SERVICE_NAME}: failed to start:`, err);
+  process.exit(1);
+});

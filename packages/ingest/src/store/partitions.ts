@@ -1,0 +1,134 @@
+import type { DB } from '@mosis/shared';
+
+/**
+ * Month partitions of raw telemetry inside the one telemetry.db (Litestream replicates exact file paths,
+ * so partitions are tables, not files). A partition is named `<kind table>_YYYY_MM` after the UTC month
+ * of its rows' timestamps, created on first use, listed in `telemetry_partitions`, and dropped whole by
+ * retention. The views `telemetry_events` and `crash_reports` union them with readable columns.
+ */
+
+export type PartitionKind = 'events' | 'crashes';
+
+const TABLE_PREFIX: Record<PartitionKind, string> = { events: 'telemetry_events', crashes: 'crash_reports' };
+
+/** DDL of one partition; `{t}` is the table name. Integer columns keep a row small (see the migration). */
+const PARTITION_DDL: Record<PartitionKind, string> = {
+  events: `
+    CREATE TABLE {t} (
+      id INTEGER PRIMARY KEY,
+      app_id INTEGER NOT NULL,          -- dim_apps.id
+      device_id INTEGER NOT NULL,       -- first 64 bits of HMAC-SHA256(secret, raw device id)
+      event_type INTEGER NOT NULL,      -- dim_event_types.id
+      timestamp INTEGER NOT NULL,       -- Unix ms, UTC, after sent_at correction
+      event_id BLOB,                    -- 16-byte UUID, for idempotent retries
+      mosis_version TEXT,
+      event_data TEXT                   -- JSON object; NULL when empty
+    );
+    CREATE UNIQUE INDEX {t}_event_id ON {t}(event_id) WHERE event_id IS NOT NULL;
+    CREATE INDEX {t}_app_time ON {t}(app_id, timestamp);`,
+  crashes: `
+    CREATE TABLE {t} (
+      id INTEGER PRIMARY KEY,
+      app_id INTEGER NOT NULL,          -- dim_apps.id
+      device_id INTEGER NOT NULL,       -- as in telemetry_events
+      timestamp INTEGER NOT NULL,       -- Unix ms, UTC, after sent_at correction
+      crash_id BLOB,                    -- 16-byte UUID, for idempotent retries
+      fingerprint TEXT NOT NULL,        -- hex hash of crash_type + normalized top frames
+      crash_type TEXT NOT NULL,
+      app_version TEXT NOT NULL,
+      message TEXT,
+      stack_trace TEXT,
+      context TEXT,                     -- JSON object
+      mosis_version TEXT,
+      created_at INTEGER NOT NULL       -- Unix ms, server clock
+    );
+    CREATE UNIQUE INDEX {t}_crash_id ON {t}(crash_id) WHERE crash_id IS NOT NULL;
+    CREATE INDEX {t}_app_time ON {t}(app_id, timestamp);
+    CREATE INDEX {t}_app_fingerprint ON {t}(app_id, fingerprint, timestamp);`,
+};
+
+/** The readable columns of each view, selected from one partition `p` (dimension joins a and t). */
+const VIEW_SELECT: Record<PartitionKind, string> = {
+  events: `SELECT p.id, a.app_id, printf('%016x', p.device_id) AS device_id, t.name AS event_type,
+      p.event_data, p.mosis_version, strftime('%Y-%m-%dT%H:%M:%fZ', p.timestamp / 1000.0, 'unixepoch') AS timestamp,
+      p.event_id
+    FROM {t} p JOIN dim_apps a ON a.id = p.app_id JOIN dim_event_types t ON t.id = p.event_type`,
+  crashes: `SELECT p.id, a.app_id, p.app_version, printf('%016x', p.device_id) AS device_id, p.crash_type,
+      p.message, p.stack_trace, p.context, p.mosis_version,
+      strftime('%Y-%m-%dT%H:%M:%fZ', p.timestamp / 1000.0, 'unixepoch') AS timestamp,
+      strftime('%Y-%m-%dT%H:%M:%fZ', p.created_at / 1000.0, 'unixepoch') AS created_at, p.fingerprint, p.crash_id
+    FROM {t} p JOIN dim_apps a ON a.id = p.app_id`,
+};
+
+/** `YYYY-MM` (UTC) of a Unix-ms timestamp. */
+export function monthOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 7);
+}
+
+/** `YYYY-MM-DD` (UTC) of a Unix-ms timestamp. */
+export function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+/** Table name of a partition: `telemetry_events_2026_11`. */
+export function partitionName(kind: PartitionKind, month: string): string {
+  if (!/^\d{4}-\d{2}$/.test(month)) throw new Error(`bad partition month ${month}`);
+  return `${TABLE_PREFIX[kind]}_${month.replace('-', '_')}`;
+}
+
+export interface PartitionInfo {
+  name: string;
+  kind: PartitionKind;
+  month: string;
+}
+
+/** Partitions of one kind (or all), oldest month first. */
+export function listPartitions(db: DB, kind?: PartitionKind): PartitionInfo[] {
+  const rows = db.prepare('SELECT name, kind, month FROM telemetry_partitions ORDER BY kind, month').all() as PartitionInfo[];
+  return kind ? rows.filter((r) => r.kind === kind) : rows;
+}
+
+/** Recreates the `telemetry_events` and `crash_reports` views over the current partitions. */
+export function rebuildViews(db: DB): void {
+  for (const kind of ['events', 'crashes'] as const) {
+    const view = TABLE_PREFIX[kind];
+    const parts = listPartitions(db, kind).map((p) => VIEW_SELECT[kind].replaceAll('{t}', p.name));
+    // With no partition yet, an empty select keeps the view (and its columns) there for operators.
+    const empty = VIEW_SELECT[kind].replaceAll('{t}', `(SELECT * FROM (${PARTITION_DDL_COLUMNS[kind]}) WHERE 0)`);
+    db.exec(`DROP VIEW IF EXISTS ${view}; CREATE VIEW ${view} AS ${(parts.length ? parts : [empty]).join('\nUNION ALL\n')};`);
+  }
+}
+
+/** A zero-row select with a partition's columns, for the view over no partitions. */
+const PARTITION_DDL_COLUMNS: Record<PartitionKind, string> = {
+  events: `SELECT 0 AS id, 0 AS app_id, 0 AS device_id, 0 AS event_type, 0 AS timestamp, NULL AS event_id,
+    NULL AS mosis_version, NULL AS event_data`,
+  crashes: `SELECT 0 AS id, 0 AS app_id, 0 AS device_id, 0 AS timestamp, NULL AS crash_id, '' AS fingerprint,
+    '' AS crash_type, '' AS app_version, NULL AS message, NULL AS stack_trace, NULL AS context,
+    NULL AS mosis_version, 0 AS created_at`,
+};
+
+/**
+ * Creates the partition for `month` if it does not exist (table, indexes, registry row, views) and returns
+ * its name. Call inside the writer's transaction so a partition and its first rows commit together.
+ */
+export function ensurePartition(db: DB, kind: PartitionKind, month: string): string {
+  const name = partitionName(kind, month);
+  const known = db.prepare('SELECT 1 FROM telemetry_partitions WHERE name = ?').get(name);
+  if (known) return name;
+  db.exec(PARTITION_DDL[kind].replaceAll('{t}', name));
+  db.prepare('INSERT INTO telemetry_partitions (name, kind, month) VALUES (?, ?, ?)').run(name, kind, month);
+  rebuildViews(db);
+  return name;
+}
+
+/** Drops a whole partition (retention), its registry row, and rebuilds the views. */
+export function dropPartition(db: DB, name: string): void {
+  const row = db.prepare('SELECT name FROM telemetry_partitions WHERE name = ?').get(name) as { name: string } | undefined;
+  if (!row) return;
+  db.transaction(() => {
+    db.prepare('DELETE FROM telemetry_partitions WHERE name = ?').run(name);
+    rebuildViews(db);
+    db.exec(`DROP TABLE IF EXISTS ${row.name}`);
+  }).immediate();
+}

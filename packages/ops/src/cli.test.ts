@@ -1,0 +1,58 @@
+import { tempDir } from '@mosis/shared';
+import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
+
+const dir = tempDir();
+afterAll(() => dir.cleanup());
+
+/** Runs the ops command line in-process and collects what it printed. */
+async function ops(...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(argv, (l) => out.push(l), (l) => err.push(l));
+  return { code, out: out.join('\n'), err: err.join('\n') };
+}
+
+describe('ops migrate', () => {
+  beforeEach(() => {
+    process.env.DATA_DIR = `${dir.path}/data`;
+  });
+
+  it('prints usage and exits 2 without a command, 0 with --help', async () => {
+    expect((await ops()).code).toBe(2);
+    const help = await ops('--help');
+    expect(help.code).toBe(0);
+    expect(help.out).toContain('migrate up|down|status');
+  });
+
+  it('rejects unknown commands, options and databases', async () => {
+    expect((await ops('nope')).err).toContain('unknown command');
+    expect((await ops('migrate', 'up', '--bogus')).code).toBe(2);
+    expect((await ops('migrate', 'up', '--db', 'other')).code).toBe(2);
+    expect((await ops('migrate', 'sideways', '--db', 'portal')).code).toBe(2);
+  });
+
+  it.each(['portal', 'telemetry'])('migrates %s up, down and shows status', async (db) => {
+    const up = await ops('migrate', 'up', '--db', db);
+    expect(up.code).toBe(0);
+    expect(up.out).toMatch(/applied +0001_/);
+    expect((await ops('migrate', 'status', '--db', db)).out).not.toContain('pending');
+    const down = await ops('migrate', 'down', '--db', db);
+    expect(down.out).toMatch(/reverted /);
+    expect((await ops('migrate', 'status', '--db', db)).out).toContain('pending');
+    expect((await ops('migrate', 'down', '--db', db, '--to', '0')).code).toBe(0);
+    expect((await ops('migrate', 'status', '--db', db)).out).not.toContain('applied');
+    expect((await ops('migrate', 'up', '--db', db)).code).toBe(0);
+  });
+
+  it('fails with a message naming the variable when the environment is invalid', async () => {
+    process.env.LOG_LEVEL = 'shouting';
+    try {
+      const res = await ops('migrate', 'status', '--db', 'portal');
+      expect(res.code).toBe(2);
+      expect(res.err).toContain('LOG_LEVEL');
+    } finally {
+      delete process.env.LOG_LEVEL;
+    }
+  });
+});

@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+import { baseConfigSchema, ConfigError, loadConfig } from '@mosis/shared';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { Command, CommandContext } from './command.js';
+import * as migrate from './commands/migrate.js';
+
+/** Every subcommand, one module each under commands/. */
+export const COMMANDS: Record<string, Command> = { migrate };
+
+/** Options any subcommand may take; each subcommand reads the ones it needs. */
+const OPTIONS = {
+  db: { type: 'string' },
+  to: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export function usage(): string {
+  return [
+    'usage: ops <command> [options]   (pnpm ops ..., or npm run ops -- ...)',
+    '',
+    'commands:',
+    ...Object.values(COMMANDS).map((c) => '  ' + c.usage.replaceAll('\n', '\n  ')),
+    '',
+    'Reads the same environment as the services (DATA_DIR, ...).',
+  ].join('\n');
+}
+
+/** Runs one ops command line; returns the exit code. */
+export async function runCli(argv: string[], out = console.log, err = console.error): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    err(`ops: ${(e as Error).message}\n\n${usage()}`);
+    return 2;
+  }
+  const [name, ...positionals] = parsed.positionals;
+  if (parsed.values.help || !name) {
+    (parsed.values.help ? out : err)(usage());
+    return parsed.values.help ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    err(`ops: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig(baseConfigSchema);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err(`ops: ${e.message}`);
+      return 2;
+    }
+    throw e;
+  }
+  const ctx: CommandContext = { positionals, values: parsed.values, config, out, err };
+  try {
+    return await command.run(ctx);
+  } catch (e) {
+    err(`ops ${name}: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  runCli(process.argv.slice(2)).then((code) => process.exit(code));
+}

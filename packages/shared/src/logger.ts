@@ -1,0 +1,50 @@
+import type { MiddlewareHandler } from 'hono';
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error' | 'silent';
+const RANK: Record<LogLevel, number> = { debug: 10, info: 20, warn: 30, error: 40, silent: 100 };
+
+/** Structured JSON logger: one line per entry on stdout, `{time, level, service, msg, ...fields}`. */
+export interface Logger {
+  debug(msg: string, fields?: Record<string, unknown>): void;
+  info(msg: string, fields?: Record<string, unknown>): void;
+  warn(msg: string, fields?: Record<string, unknown>): void;
+  error(msg: string, fields?: Record<string, unknown>): void;
+}
+
+export function createLogger(
+  service: string,
+  level: LogLevel = 'info',
+  write: (line: string) => void = (line) => process.stdout.write(line + '\n'),
+): Logger {
+  const min = RANK[level];
+  const emit = (lvl: Exclude<LogLevel, 'silent'>) => (msg: string, fields?: Record<string, unknown>) => {
+    if (RANK[lvl] < min) return;
+    write(JSON.stringify({ time: new Date().toISOString(), level: lvl, service, msg, ...fields }, errorReplacer));
+  };
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+}
+
+/** Errors serialize to {name, message, stack, cause} instead of `{}`. */
+function errorReplacer(_key: string, value: unknown) {
+  if (value instanceof Error) {
+    return { name: value.name, message: value.message, stack: value.stack, cause: value.cause };
+  }
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+/**
+ * Logs one line per request: method, path (no query string: it may carry secrets), status, duration.
+ * Runs outermost so the status is the final one, error handler included.
+ */
+export function requestLogger(log: Logger): MiddlewareHandler {
+  return async (c, next) => {
+    const start = performance.now();
+    await next();
+    log.info('request', {
+      method: c.req.method,
+      path: c.req.path,
+      status: c.res.status,
+      duration_ms: Math.round((performance.now() - start) * 100) / 100,
+    });
+  };
+}

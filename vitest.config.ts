@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.ts`, import.meta.url));
+
+export default defineConfig({
+  resolve: {
+    // Tests run the TypeScript sources; child-process tests run the built dist/ (npm test builds first).
+    alias: {
+      '@mosis/shared': src('shared'),
+      '@mosis/ingest': src('ingest'),
+      '@mosis/core-api': src('core-api'),
+    },
+  },
+  test: {
+    include: ['packages/*/src/**/*.test.ts'],
+    // Under CI a JSON report too, from which .ci/run prints a plain "N passed, N failed" line.
+    reporters: process.env.CI ? ['default', ['json', { outputFile: '.vitest-report.json' }]] : ['default'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
