@@ -2,6 +2,7 @@ import type { OpenAPIHono } from '@hono/zod-openapi';
 import {
   createMetrics,
   createServiceApp,
+  databasePath,
   isWritable,
   mountOperationalRoutes,
   registerDatabaseMetrics,
@@ -9,7 +10,17 @@ import {
   type Logger,
   type Metrics,
 } from '@mosis/shared';
+import { PortalAppCache } from './apps/app-cache.js';
 import type { IngestConfig } from './config.js';
+import { MAX_BATCH_CRASHES, MAX_BATCH_EVENTS, MAX_CRASHES_BODY_BYTES, MAX_EVENTS_BODY_BYTES } from './limits.js';
+import { createIngestMetrics } from './metrics.js';
+import { DeviceHasher, loadDeviceSecret } from './privacy/device-hash.js';
+import { batchHandler, type BatchDeps } from './routes/batch-handler.js';
+import { crashesRoute, eventsRoute } from './routes/docs.js';
+import { SqliteTelemetryStore } from './store/sqlite-store.js';
+import { toCrashRecord } from './validation/crashes.js';
+import { toEventRecord } from './validation/events.js';
+import { GroupCommitWriter } from './write/group-commit.js';
 
 export const SERVICE_NAME = 'ingest';
 export const API_VERSION = '1.0.0';
@@ -20,19 +31,98 @@ export interface IngestDeps {
   telemetry: DB;
   log: Logger;
   metrics?: Metrics;
+  /** Server clock (tests move it). */
+  now?: () => number;
 }
 
-/** Builds the ingest app. Tests drive it with `app.request()`. */
-export function createIngestApp(deps: IngestDeps): OpenAPIHono {
+/** The ingest service's parts: its HTTP app and the write path behind it. */
+export interface IngestService {
+  app: OpenAPIHono;
+  /**
+   * The one writer of telemetry.db. Other writes (rollup, retention) either run through
+   * `writer.exclusive(fn)` or are synchronous better-sqlite3 transactions on the same connection (they
+   * cannot interleave with a group commit, which is synchronous too).
+   */
+  writer: GroupCommitWriter;
+  store: SqliteTelemetryStore;
+  apps: PortalAppCache;
+  /** Shutdown step 1: new requests get 503 (and `Connection: close`); requests already reading go on. */
+  stopAccepting(): void;
+  /** Shutdown step 2, once the HTTP server has answered everything: commit what is queued, stop timers. */
+  close(): Promise<void>;
+}
+
+/** Builds ingest: app cache over portal.db, device hasher, store, group-commit writer, routes. */
+export function createIngest(deps: IngestDeps): IngestService {
+  const { config, telemetry, log } = deps;
   const metrics = deps.metrics ?? createMetrics(SERVICE_NAME);
-  registerDatabaseMetrics(metrics, { telemetry: () => deps.telemetry });
-  const app = createServiceApp(deps.log, metrics);
+  registerDatabaseMetrics(metrics, { telemetry: () => telemetry });
+
+  const apps = new PortalAppCache(databasePath(config.DATA_DIR, 'portal'), log).start(config.APP_CACHE_REFRESH_MS);
+  const hasher = new DeviceHasher(loadDeviceSecret(config.DATA_DIR, config.DEVICE_HASH_SECRET));
+  const store = new SqliteTelemetryStore(telemetry);
+  let writer: GroupCommitWriter | undefined;
+  const ingestMetrics = createIngestMetrics(metrics, () => writer, apps);
+  writer = new GroupCommitWriter(
+    store,
+    {
+      maxQueuedEvents: config.INGEST_QUEUE_MAX_EVENTS,
+      maxQueuedBytes: config.INGEST_QUEUE_MAX_BYTES,
+      flushMaxEvents: config.INGEST_FLUSH_MAX_EVENTS,
+      flushIntervalMs: config.INGEST_FLUSH_INTERVAL_MS,
+    },
+    log,
+    (s) => ingestMetrics.recordFlush(s),
+  );
+
+  let stopping = false;
+  const app = createServiceApp(log, metrics);
+  app.use('/v1/*', async (c, next) => {
+    await next();
+    // While stopping, answered keep-alive connections close, so the server's close() can finish.
+    if (stopping) c.header('Connection', 'close');
+  });
+
+  const batch: BatchDeps = { apps, hasher, writer, metrics: ingestMetrics, stopping: () => stopping, ...(deps.now && { now: deps.now }) };
+  app.openAPIRegistry.registerPath(eventsRoute);
+  app.post(
+    eventsRoute.path,
+    batchHandler({ kind: 'events', maxBodyBytes: MAX_EVENTS_BODY_BYTES, maxItems: MAX_BATCH_EVENTS, toRecord: toEventRecord }, batch),
+  );
+  app.openAPIRegistry.registerPath(crashesRoute);
+  app.post(
+    crashesRoute.path,
+    batchHandler({ kind: 'crashes', maxBodyBytes: MAX_CRASHES_BODY_BYTES, maxItems: MAX_BATCH_CRASHES, toRecord: toCrashRecord }, batch),
+  );
+
   mountOperationalRoutes(app, {
     metrics,
     title: 'Mosis telemetry ingest',
     version: API_VERSION,
     description: 'Device events and crash reports.',
-    ready: [{ name: 'telemetry_db', ok: () => isWritable(deps.telemetry) }],
+    ready: [
+      { name: 'telemetry_db', ok: () => isWritable(telemetry) },
+      { name: 'queue', ok: () => !writer.saturated },
+    ],
   });
-  return app;
+
+  return {
+    app,
+    writer,
+    store,
+    apps,
+    stopAccepting: () => {
+      stopping = true;
+    },
+    close: async () => {
+      stopping = true;
+      await writer.close();
+      apps.stop();
+    },
+  };
+}
+
+/** Builds the ingest app alone (tests that only need HTTP). */
+export function createIngestApp(deps: IngestDeps): OpenAPIHono {
+  return createIngest(deps).app;
 }

@@ -1,10 +1,27 @@
 import { baseConfigSchema, loadConfig } from '@mosis/shared';
 import { z } from 'zod';
+import {
+  DEFAULT_APP_CACHE_REFRESH_MS,
+  DEFAULT_FLUSH_INTERVAL_MS,
+  DEFAULT_FLUSH_MAX_EVENTS,
+  DEFAULT_QUEUE_MAX_BYTES,
+  DEFAULT_QUEUE_MAX_EVENTS,
+} from './limits.js';
 
-/** Ingest settings: the shared ones plus the write path's. */
+/** Ingest settings: the shared ones plus the write path's (defaults and units in limits.ts). */
 export const ingestConfigSchema = baseConfigSchema.extend({
   /** Key for the device-id HMAC. Generated and kept in DATA_DIR on first start when unset. */
   DEVICE_HASH_SECRET: z.string().min(32, 'must be at least 32 characters').optional(),
+  /** Events waiting for a commit above which new requests get 503 + Retry-After. */
+  INGEST_QUEUE_MAX_EVENTS: z.coerce.number().int().min(1_000).max(1_000_000).default(DEFAULT_QUEUE_MAX_EVENTS),
+  /** Body bytes waiting for a commit above which new requests get 503 + Retry-After. */
+  INGEST_QUEUE_MAX_BYTES: z.coerce.number().int().min(4 * 1024 * 1024).default(DEFAULT_QUEUE_MAX_BYTES),
+  /** Events that trigger an immediate flush (group commit size). */
+  INGEST_FLUSH_MAX_EVENTS: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_FLUSH_MAX_EVENTS),
+  /** Milliseconds a queued request waits at most for more requests to share its commit. */
+  INGEST_FLUSH_INTERVAL_MS: z.coerce.number().int().min(0).max(1_000).default(DEFAULT_FLUSH_INTERVAL_MS),
+  /** Milliseconds between checks of portal.db for new or suspended apps. */
+  APP_CACHE_REFRESH_MS: z.coerce.number().int().min(50).max(60_000).default(DEFAULT_APP_CACHE_REFRESH_MS),
 });
 
 export type IngestConfig = z.infer<typeof ingestConfigSchema>;

@@ -8,10 +8,10 @@ import {
   openDatabase,
   startServer,
 } from '@mosis/shared';
-import { createIngestApp, SERVICE_NAME } from './app.js';
+import { createIngest, SERVICE_NAME } from './app.js';
 import { loadIngestConfig } from './config.js';
 
-/** Starts ingest: config, telemetry.db (migrated), the HTTP server, and shutdown on SIGTERM. */
+/** Starts ingest: config, telemetry.db (migrated), the write path, the HTTP server, and shutdown on SIGTERM. */
 async function main(): Promise<void> {
   const config = loadIngestConfig();
   const log = createLogger(SERVICE_NAME, config.LOG_LEVEL);
@@ -21,11 +21,21 @@ async function main(): Promise<void> {
     if (applied.length) log.info('migrated telemetry.db', { applied });
   }
 
-  const app = createIngestApp({ config, telemetry, log });
-  const server = await startServer(app.fetch, config.INGEST_PORT, config.HOST);
+  const ingest = createIngest({ config, telemetry, log });
+  // Scheduled jobs (rollup, retention) start here: they get `telemetry`, `log` and `ingest.writer`
+  // (writes through `ingest.writer.exclusive(fn)`), and add their stop step below, before telemetry.close().
+
+  const server = await startServer(ingest.app.fetch, config.INGEST_PORT, config.HOST);
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
 
-  onShutdown(log, [() => server.close(), () => telemetry.close()]);
+  // SIGTERM: refuse new requests, let the ones in flight finish (their rows commit), commit anything
+  // still queued, then close the database.
+  onShutdown(log, [
+    () => ingest.stopAccepting(),
+    () => server.close(),
+    () => ingest.close(),
+    () => telemetry.close(),
+  ]);
 }
 
 main().catch((err) => {

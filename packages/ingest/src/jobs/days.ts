@@ -1,0 +1,48 @@
+/** UTC day arithmetic on `YYYY-MM-DD` strings, as the partitions and aggregates name days. */
+
+/** One UTC day in milliseconds. */
+export const DAY_MS = 86_400_000;
+
+const DAY_RE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** True for a real calendar day written `YYYY-MM-DD` (rejects 2026-02-30). */
+export function isDay(s: string): boolean {
+  if (!DAY_RE.test(s)) return false;
+  const ms = Date.parse(`${s}T00:00:00.000Z`);
+  return Number.isFinite(ms) && new Date(ms).toISOString().slice(0, 10) === s;
+}
+
+/** Unix ms of a day's first millisecond (UTC). */
+export function dayStartMs(day: string): number {
+  return Date.parse(`${day}T00:00:00.000Z`);
+}
+
+/** The day `n` days after `day` (negative: before). */
+export function addDays(day: string, n: number): string {
+  return new Date(dayStartMs(day) + n * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** The day of a day number (`timestamp / DAY_MS`, as the rollup's SQL groups by). */
+export function dayOfNumber(dayNumber: number): string {
+  return new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** Every day from `from` to `to`, both included. */
+export function daysBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let d = from; d <= to; d = addDays(d, 1)) out.push(d);
+  return out;
+}
+
+/** Last day of the month `YYYY-MM`. */
+export function lastDayOfMonth(month: string): string {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return new Date(Date.UTC(y, m, 0)).toISOString().slice(0, 10);
+}
+
+/** Months `YYYY-MM` from the month of `from` to the month of `to`. */
+export function monthsBetween(from: string, to: string): string[] {
+  const out: string[] = [];
+  for (let m = from.slice(0, 7); m <= to.slice(0, 7); m = addDays(lastDayOfMonth(m), 1).slice(0, 7)) out.push(m);
+  return out;
+}

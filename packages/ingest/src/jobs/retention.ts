@@ -1,0 +1,193 @@
+import type { DB, Logger } from '@mosis/shared';
+import { statSync } from 'node:fs';
+import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { dropPartition, listPartitions, partitionName, type PartitionKind } from '../store/partitions.js';
+import { addDays, dayStartMs, lastDayOfMonth } from './days.js';
+import { rollupDirty, runNow, type RollupStats, type WriteGate } from './rollup.js';
+import type { SnapshotReader } from './snapshot-reader.js';
+
+/**
+ * Retention: raw events and crashes older than the retention are removed, aggregates stay.
+ *  - the dirty days before the cutoff are rolled up first, and every delete transaction re-checks that no
+ *    such day is dirty, so a day is never removed before it is rolled up;
+ *  - the retention watermark moves to the cutoff, so the rollup never recomputes a partially removed day;
+ *  - month partitions entirely before the cutoff are dropped whole; the boundary month is trimmed in
+ *    chunks of TRIM_CHUNK_ROWS, one short transaction each, yielding to ingest between chunks;
+ *  - freed pages go back to the filesystem with `PRAGMA incremental_vacuum` in steps (the database is
+ *    created with auto_vacuum=INCREMENTAL), then a passive checkpoint shrinks the file unless Litestream
+ *    owns checkpoints.
+ */
+
+/** Default raw retention (the contract: 90 days). */
+export const DEFAULT_RETENTION_DAYS = 90;
+/** Rows deleted per transaction when trimming the boundary month: a few ms of writer time each. */
+export const TRIM_CHUNK_ROWS = 5_000;
+/** Pages handed back per incremental_vacuum step (4 KiB pages: 2 MiB). */
+export const VACUUM_STEP_PAGES = 512;
+
+/** First day kept: raw rows of earlier days (UTC) are removed. */
+export function retentionCutoffDay(now: number, retentionDays: number): string {
+  return addDays(new Date(now).toISOString().slice(0, 10), -retentionDays);
+}
+
+export interface PruneOptions {
+  db: DB;
+  reader: SnapshotReader;
+  retentionDays: number;
+  now?: () => number;
+  /** Report what would go, change nothing. */
+  dryRun?: boolean;
+  /** Litestream owns checkpoints: do not checkpoint after vacuuming. */
+  litestream?: boolean;
+  signal?: AbortSignal;
+  log?: Logger;
+  onStep?: () => void;
+  trimChunkRows?: number;
+  vacuumStepPages?: number;
+  /** Runs each write transaction; ingest passes its writer's slot between group commits. */
+  exclusive?: WriteGate;
+}
+
+export interface PruneResult {
+  cutoffDay: string;
+  dryRun: boolean;
+  /** Partitions dropped whole (or that would be), with their row counts. */
+  dropped: { name: string; rows: number }[];
+  /** Rows removed from boundary partitions (or that would be). */
+  trimmed: { name: string; rows: number }[];
+  /** Dirty days before the cutoff rolled up first (dry run: waiting to be). */
+  rolledUpFirst: number;
+  vacuumedPages: number;
+  fileBytesBefore: number;
+  fileBytesAfter: number;
+  aborted: boolean;
+}
+
+/** Removes raw rows before the cutoff day; see the module comment for the order of steps. */
+export async function prune(opts: PruneOptions): Promise<PruneResult> {
+  const { db } = opts;
+  const gate = opts.exclusive ?? runNow;
+  const now = opts.now ?? Date.now;
+  const cutoffDay = retentionCutoffDay(now(), opts.retentionDays);
+  const cutoffMs = dayStartMs(cutoffDay);
+  const result: PruneResult = {
+    cutoffDay,
+    dryRun: !!opts.dryRun,
+    dropped: [],
+    trimmed: [],
+    rolledUpFirst: 0,
+    vacuumedPages: 0,
+    fileBytesBefore: fileBytes(db),
+    fileBytesAfter: 0,
+    aborted: false,
+  };
+
+  if (opts.dryRun) {
+    result.rolledUpFirst = (db.prepare('SELECT count(*) AS n FROM rollup_dirty WHERE day < ?').get(cutoffDay) as { n: number }).n;
+    for (const p of listPartitions(db)) {
+      if (lastDayOfMonth(p.month) < cutoffDay) result.dropped.push({ name: p.name, rows: countRows(db, p.name) });
+      else if (`${p.month}-01` < cutoffDay) result.trimmed.push({ name: p.name, rows: countRows(db, p.name, cutoffMs) });
+    }
+    result.fileBytesAfter = result.fileBytesBefore;
+    return result;
+  }
+
+  const rolled: RollupStats = await rollupDirty({ db, reader: opts.reader, beforeDay: cutoffDay, signal: opts.signal, log: opts.log, onStep: opts.onStep, exclusive: gate });
+  result.rolledUpFirst = rolled.days;
+  if (rolled.aborted) return { ...result, aborted: true, fileBytesAfter: fileBytes(db) };
+
+  for (const kind of ['events', 'crashes'] as const) {
+    await gate(() => db.transaction(() => {
+      assertRolledUp(db, kind, cutoffDay);
+      db.prepare(
+        `INSERT INTO retention_watermark (kind, kept_from) VALUES (?, ?)
+         ON CONFLICT (kind) DO UPDATE SET kept_from = max(kept_from, excluded.kept_from)`,
+      ).run(kind, cutoffDay);
+    }).immediate());
+
+    for (const p of listPartitions(db, kind)) {
+      if (opts.signal?.aborted) return { ...result, aborted: true, fileBytesAfter: fileBytes(db) };
+      opts.onStep?.();
+      if (lastDayOfMonth(p.month) < cutoffDay) {
+        const rows = countRows(db, p.name);
+        await gate(() => db.transaction(() => {
+          assertRolledUp(db, kind, cutoffDay);
+          dropPartition(db, p.name);
+        }).immediate());
+        result.dropped.push({ name: p.name, rows });
+        opts.log?.info('retention dropped partition', { partition: p.name, rows });
+      } else if (`${p.month}-01` < cutoffDay) {
+        const rows = await trimPartition(db, kind, p.month, cutoffMs, cutoffDay, opts, gate);
+        result.trimmed.push({ name: p.name, rows });
+      }
+    }
+  }
+
+  result.vacuumedPages = await vacuumFreePages(db, opts, gate);
+  // A passive checkpoint copies the vacuumed pages back and truncates the file; under Litestream it
+  // does this itself, after shipping the WAL.
+  if (!opts.litestream) await gate(() => db.pragma('wal_checkpoint(PASSIVE)'));
+  result.fileBytesAfter = fileBytes(db);
+  return result;
+}
+
+/** Deletes rows before the cutoff from one partition, app by app (the index is on app_id, timestamp). */
+async function trimPartition(db: DB, kind: PartitionKind, month: string, cutoffMs: number, cutoffDay: string, opts: PruneOptions, gate: WriteGate): Promise<number> {
+  const name = partitionName(kind, month);
+  const chunk = opts.trimChunkRows ?? TRIM_CHUNK_ROWS;
+  const apps = (db.prepare('SELECT id FROM dim_apps ORDER BY id').all() as { id: number }[]).map((a) => a.id);
+  const del = db.prepare(`DELETE FROM ${name} WHERE id IN (SELECT id FROM ${name} WHERE app_id = ? AND timestamp < ? LIMIT ?)`);
+  const deleteChunk = db.transaction((app: number) => {
+    assertRolledUp(db, kind, cutoffDay);
+    return del.run(app, cutoffMs, chunk).changes;
+  });
+  let total = 0;
+  for (const app of apps) {
+    for (;;) {
+      if (opts.signal?.aborted) return total;
+      const n = await gate(() => deleteChunk.immediate(app));
+      total += n;
+      if (n < chunk) break;
+      opts.onStep?.();
+      await yieldToEventLoop();
+    }
+  }
+  return total;
+}
+
+/** Hands free pages back to the filesystem in small steps, yielding between them. */
+async function vacuumFreePages(db: DB, opts: PruneOptions, gate: WriteGate): Promise<number> {
+  const step = opts.vacuumStepPages ?? VACUUM_STEP_PAGES;
+  let total = 0;
+  for (;;) {
+    const free = db.pragma('freelist_count', { simple: true }) as number;
+    if (free === 0 || opts.signal?.aborted) return total;
+    await gate(() => db.exec(`PRAGMA incremental_vacuum(${Math.min(step, free)})`));
+    const after = db.pragma('freelist_count', { simple: true }) as number;
+    // auto_vacuum off (a database created before it was set): nothing moves, stop instead of spinning.
+    if (after >= free) return total;
+    total += free - after;
+    opts.onStep?.();
+    await yieldToEventLoop();
+  }
+}
+
+/** A day before the cutoff still dirty would lose rows that were never rolled up: refuse. */
+function assertRolledUp(db: DB, kind: PartitionKind, cutoffDay: string): void {
+  const dirty = db.prepare('SELECT day FROM rollup_dirty WHERE kind = ? AND day < ? LIMIT 1').get(kind, cutoffDay) as { day: string } | undefined;
+  if (dirty) throw new Error(`retention: ${kind} of ${dirty.day} not rolled up yet (rows arrived before the cutoff ${cutoffDay}); retry after a rollup`);
+}
+
+function countRows(db: DB, table: string, beforeMs?: number): number {
+  const sql = beforeMs === undefined ? `SELECT count(*) AS n FROM ${table}` : `SELECT count(*) AS n FROM ${table} WHERE timestamp < ?`;
+  const st = db.prepare(sql);
+  return ((beforeMs === undefined ? st.get() : st.get(beforeMs)) as { n: number }).n;
+}
+
+function fileBytes(db: DB): number {
+  try {
+    return statSync(db.name).size;
+  } catch {
+    return 0;
+  }
+}

@@ -1,0 +1,92 @@
+import type { DB, Logger } from '@mosis/shared';
+import cron from 'node-cron';
+import { LeaseBusyError } from './job-state.js';
+import { runPruneJob, runRollupJob } from './run-job.js';
+import type { WriteGate } from './rollup.js';
+import { createWorkerReader, type SnapshotReader } from './snapshot-reader.js';
+
+/** Rollup every 5 minutes (node-cron syntax, seconds optional). */
+export const DEFAULT_ROLLUP_SCHEDULE = '*/5 * * * *';
+/** Retention once a day, at 03:17 local time (off the hour, when nothing else tends to run). */
+export const DEFAULT_PRUNE_SCHEDULE = '17 3 * * *';
+
+export interface ScheduleConfig {
+  ROLLUP_SCHEDULE: string;
+  PRUNE_SCHEDULE: string;
+  RETENTION_DAYS: number;
+  LITESTREAM: boolean;
+}
+
+export interface ScheduledJobs {
+  /** Runs a job now (queued behind a running one); resolves when it has run or was skipped. */
+  run(job: 'rollup' | 'prune'): Promise<void>;
+  /** Stops the schedules, aborts a running job between steps and ends the reader thread. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs rollup and retention on their schedules inside the ingest process, one at a time: a tick while
+ * the same job is queued or running is skipped; a prune tick waits for a running rollup. When `ops` holds
+ * the maintenance lease, the tick is skipped (the next one catches up).
+ */
+export function startScheduledJobs(opts: {
+  db: DB;
+  dbPath: string;
+  config: ScheduleConfig;
+  log: Logger;
+  /** The ingest writer's slot between group commits, for the jobs' write transactions. */
+  exclusive?: WriteGate;
+  now?: () => number;
+}): ScheduledJobs {
+  const { db, config, log } = opts;
+  const abort = new AbortController();
+  let reader: SnapshotReader | undefined;
+  let chain: Promise<void> = Promise.resolve();
+  const queued = new Set<string>();
+
+  const execute = async (job: 'rollup' | 'prune') => {
+    if (abort.signal.aborted) return;
+    reader ??= createWorkerReader(opts.dbPath);
+    const ctx = { db, reader, log, signal: abort.signal, now: opts.now, exclusive: opts.exclusive };
+    const started = performance.now();
+    try {
+      const result =
+        job === 'rollup'
+          ? await runRollupJob(ctx)
+          : await runPruneJob(ctx, { retentionDays: config.RETENTION_DAYS, litestream: config.LITESTREAM });
+      log.info(`${job} done`, { duration_ms: Math.round(performance.now() - started), ...result });
+    } catch (err) {
+      if (err instanceof LeaseBusyError) log.info(`${job} skipped`, { reason: err.message });
+      else if (!abort.signal.aborted) log.error(`${job} failed`, { err });
+    }
+  };
+
+  const run = (job: 'rollup' | 'prune'): Promise<void> => {
+    if (queued.has(job)) return chain;
+    queued.add(job);
+    chain = chain.then(async () => {
+      try {
+        await execute(job);
+      } finally {
+        queued.delete(job);
+      }
+    });
+    return chain;
+  };
+
+  const tasks = [
+    cron.schedule(config.ROLLUP_SCHEDULE, () => run('rollup'), { name: 'rollup', noOverlap: true }),
+    cron.schedule(config.PRUNE_SCHEDULE, () => run('prune'), { name: 'prune', noOverlap: true }),
+  ];
+
+  return {
+    run,
+    async stop() {
+      abort.abort();
+      for (const t of tasks) await t.destroy();
+      // Ends a snapshot read in flight (its job then fails, aborted, and leaves its marks dirty).
+      await reader?.close();
+      await chain;
+    },
+  };
+}

@@ -1,0 +1,124 @@
+import type { DB } from '@mosis/shared';
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Runs a batch of read queries inside one read transaction, so every result comes from the same snapshot
+ * of telemetry.db. The rollup's heavy reads (COUNT DISTINCT over a day of raw rows) go through a worker
+ * thread with its own read-only connection, so they never block ingest's event loop; WAL lets that
+ * connection read while the ingest writer commits.
+ */
+export interface SnapshotReader {
+  read(queries: SnapshotQuery[]): Promise<(unknown[] | null)[]>;
+  close(): Promise<void>;
+}
+
+export interface SnapshotQuery {
+  sql: string;
+  params: unknown[];
+  /** Return 64-bit integers as BigInt (device ids). */
+  safeIntegers?: boolean;
+  /** Skip the query (result `null`) when this table does not exist in the snapshot (a dropped partition). */
+  ifTable?: string;
+}
+
+/** Read-only connection pragmas of the worker; mirrors openDatabase (the worker cannot import it as source). */
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.path, { readonly: true, fileMustExist: true });
+db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
+db.pragma('cache_size = -' + workerData.cacheKib);
+db.pragma('temp_store = MEMORY');
+const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck();
+parentPort.on('message', ({ id, queries }) => {
+  let results;
+  try {
+    db.exec('BEGIN');
+    try {
+      results = queries.map((q) => {
+        if (q.ifTable && !hasTable.get(q.ifTable)) return null;
+        const st = db.prepare(q.sql);
+        if (q.safeIntegers) st.safeIntegers(true);
+        return st.all(...q.params);
+      });
+    } finally {
+      db.exec('COMMIT');
+    }
+  } catch (err) {
+    parentPort.postMessage({ id, error: String((err && err.message) || err) });
+    return;
+  }
+  parentPort.postMessage({ id, results });
+});
+`;
+
+/** Busy timeout of the worker's connection (as openDatabase's). */
+const WORKER_BUSY_TIMEOUT_MS = 5_000;
+/** Page cache of the worker's connection: 64 MiB, enough for a day's index range and the DISTINCT sets. */
+const WORKER_CACHE_KIB = 64 * 1024;
+
+/** A reader on a worker thread over the database file at `path`. */
+export function createWorkerReader(path: string): SnapshotReader {
+  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+  const worker = new Worker(WORKER_SOURCE, {
+    eval: true,
+    workerData: { path, driver, busyTimeoutMs: WORKER_BUSY_TIMEOUT_MS, cacheKib: WORKER_CACHE_KIB },
+  });
+  // Idle, the worker must not keep the process alive.
+  worker.unref();
+  let nextId = 1;
+  let failure: Error | undefined;
+  const pending = new Map<number, { resolve: (r: (unknown[] | null)[]) => void; reject: (e: Error) => void }>();
+  const failAll = (err: Error) => {
+    failure = err;
+    for (const p of pending.values()) p.reject(err);
+    pending.clear();
+  };
+  worker.on('message', (msg: { id: number; results?: (unknown[] | null)[]; error?: string }) => {
+    const p = pending.get(msg.id);
+    if (!p) return;
+    pending.delete(msg.id);
+    if (pending.size === 0) worker.unref();
+    if (msg.error !== undefined) p.reject(new Error(`snapshot read: ${msg.error}`));
+    else p.resolve(msg.results!);
+  });
+  worker.on('error', (err) => failAll(new Error(`snapshot reader worker: ${err.message}`, { cause: err })));
+  worker.on('exit', (code) => failAll(new Error(`snapshot reader worker exited (code ${code})`)));
+  return {
+    read(queries) {
+      if (failure) return Promise.reject(failure);
+      const id = nextId++;
+      return new Promise((resolve, reject) => {
+        pending.set(id, { resolve, reject });
+        worker.ref();
+        worker.postMessage({ id, queries });
+      });
+    },
+    async close() {
+      await worker.terminate();
+    },
+  };
+}
+
+/**
+ * A reader on an existing connection, on the calling thread. For the ops commands and tests, where
+ * blocking the event loop does not matter.
+ */
+export function createInlineReader(db: DB): SnapshotReader {
+  const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck();
+  const readAll = db.transaction((queries: SnapshotQuery[]) =>
+    queries.map((q) => {
+      if (q.ifTable && !hasTable.get(q.ifTable)) return null;
+      const st = db.prepare(q.sql);
+      if (q.safeIntegers) st.safeIntegers(true);
+      return st.all(...q.params) as unknown[];
+    }),
+  );
+  return {
+    async read(queries) {
+      return readAll.deferred(queries);
+    },
+    async close() {},
+  };
+}

@@ -1,0 +1,100 @@
+import { DATABASES, migrateUp, openDatabase, type DB } from '@mosis/shared';
+import { dayOf, ensurePartition, monthOf } from '../store/partitions.js';
+
+/**
+ * Test helpers of the jobs: a migrated telemetry.db, raw rows written the way the ingest writer writes
+ * them (partition, row and dirty mark in one transaction), and the from-scratch GROUP BY the aggregates
+ * must equal.
+ */
+
+export async function openMigratedTelemetry(path: string): Promise<DB> {
+  const db = openDatabase(path);
+  await migrateUp(db, DATABASES.telemetry.migrations);
+  return db;
+}
+
+export interface RawEvent {
+  app: string;
+  device: bigint;
+  type: string;
+  ts: number;
+  eventId?: Buffer;
+}
+
+export interface RawCrash {
+  app: string;
+  device: bigint;
+  ts: number;
+  fingerprint: string;
+  crashType?: string;
+  message?: string;
+  appVersion?: string;
+  stackTrace?: string;
+}
+
+function dimApp(db: DB, app: string): number {
+  return db
+    .prepare(`INSERT INTO dim_apps (app_id, package_id) VALUES (?, ?) ON CONFLICT (app_id) DO UPDATE SET package_id = excluded.package_id RETURNING id`)
+    .pluck()
+    .get(app, `com.test.${app.replace(/[^a-z0-9]/gi, '')}`) as number;
+}
+
+function dimType(db: DB, name: string): number {
+  return db.prepare('INSERT INTO dim_event_types (name) VALUES (?) ON CONFLICT (name) DO UPDATE SET name = name RETURNING id').pluck().get(name) as number;
+}
+
+const MARK = 'INSERT INTO rollup_dirty (kind, app_id, day) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET gen = gen + 1';
+
+/** Inserts events as one writer transaction; duplicates of an event_id are ignored like ingest does. Returns rows stored. */
+export function insertEvents(db: DB, events: RawEvent[]): number {
+  return db.transaction(() => {
+    let stored = 0;
+    for (const e of events) {
+      const part = ensurePartition(db, 'events', monthOf(e.ts));
+      const app = dimApp(db, e.app);
+      const res = db
+        .prepare(`INSERT INTO ${part} (app_id, device_id, event_type, timestamp, event_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
+        .run(app, BigInt.asIntN(64, e.device), dimType(db, e.type), e.ts, e.eventId ?? null);
+      if (res.changes === 0) continue;
+      stored++;
+      db.prepare(MARK).run('events', app, dayOf(e.ts));
+    }
+    return stored;
+  }).immediate();
+}
+
+export function insertCrashes(db: DB, crashes: RawCrash[]): void {
+  db.transaction(() => {
+    for (const c of crashes) {
+      const part = ensurePartition(db, 'crashes', monthOf(c.ts));
+      const app = dimApp(db, c.app);
+      db.prepare(
+        `INSERT INTO ${part} (app_id, device_id, timestamp, fingerprint, crash_type, app_version, message, stack_trace, created_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ).run(app, BigInt.asIntN(64, c.device), c.ts, c.fingerprint, c.crashType ?? 'native_signal', c.appVersion ?? '1.0.0', c.message ?? 'SIGSEGV', c.stackTrace ?? null, c.ts);
+      db.prepare(MARK).run('crashes', app, dayOf(c.ts));
+    }
+  }).immediate();
+}
+
+export interface DailyRow {
+  app_id: string;
+  date: string;
+  event_type: string;
+  count: number;
+  unique_devices: number;
+}
+
+/** The truth: a from-scratch GROUP BY over the readable view of every raw partition. */
+export function groupByFromScratch(db: DB): DailyRow[] {
+  return db
+    .prepare(
+      `SELECT app_id, substr(timestamp, 1, 10) AS date, event_type, count(*) AS count, count(DISTINCT device_id) AS unique_devices
+       FROM telemetry_events GROUP BY 1, 2, 3 ORDER BY 1, 2, 3`,
+    )
+    .all() as DailyRow[];
+}
+
+export function dailyAggregates(db: DB): DailyRow[] {
+  return db.prepare('SELECT app_id, date, event_type, count, unique_devices FROM telemetry_daily ORDER BY 1, 2, 3').all() as DailyRow[];
+}

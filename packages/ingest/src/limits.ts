@@ -1,0 +1,46 @@
+/**
+ * Limits of the device API (shared/API.md) and defaults of the write path, in one place. The write-path
+ * defaults can be overridden by config (config.ts); the contract's limits cannot.
+ */
+
+const KiB = 1024;
+const MiB = 1024 * KiB;
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** Largest `POST /v1/events` body, after decompression (contract). */
+export const MAX_EVENTS_BODY_BYTES = 1 * MiB;
+/** Largest `POST /v1/crashes` body, after decompression (contract). */
+export const MAX_CRASHES_BODY_BYTES = 4 * MiB;
+/** Items per `POST /v1/events` (contract). */
+export const MAX_BATCH_EVENTS = 1000;
+/** Items per `POST /v1/crashes` (contract). */
+export const MAX_BATCH_CRASHES = 100;
+/** Serialized `data` of one event (contract). */
+export const MAX_EVENT_DATA_BYTES = 8 * KiB;
+/** Serialized `context` of one crash (ours: the same budget as event data). */
+export const MAX_CRASH_CONTEXT_BYTES = 8 * KiB;
+/** `stack_trace` of one crash (contract). */
+export const MAX_STACK_TRACE_BYTES = 256 * KiB;
+/** `message` of one crash (ours). */
+export const MAX_CRASH_MESSAGE_CHARS = 4 * KiB;
+/** An event this far in the future (after clock correction) is rejected (contract). */
+export const MAX_FUTURE_MS = 24 * HOUR_MS;
+/** Raw retention: an older event is rejected at ingest, and retention deletes rows past it (contract). */
+export const RAW_RETENTION_DAYS = 90;
+export const RAW_RETENTION_MS = RAW_RETENTION_DAYS * DAY_MS;
+/** A retried event near a month boundary may land in the neighbouring partition: check it within this span. */
+export const MONTH_EDGE_DEDUP_MS = DAY_MS + HOUR_MS;
+
+/** Default: queued (accepted, not yet committed) events above which new requests get 503. */
+export const DEFAULT_QUEUE_MAX_EVENTS = 20_000;
+/** Default: queued body bytes above which new requests get 503 (crash reports are large). */
+export const DEFAULT_QUEUE_MAX_BYTES = 32 * MiB;
+/** Default: a flush starts as soon as this many events are queued... */
+export const DEFAULT_FLUSH_MAX_EVENTS = 2_000;
+/** ...or this long after the first queued request, whichever comes first. */
+export const DEFAULT_FLUSH_INTERVAL_MS = 4;
+/** Default: how often the app cache checks portal.db for new, changed or suspended apps. */
+export const DEFAULT_APP_CACHE_REFRESH_MS = 1_000;
+/** `Retry-After` (seconds) on a 503 when the queue is full or the service is stopping. */
+export const RETRY_AFTER_SECONDS = 1;

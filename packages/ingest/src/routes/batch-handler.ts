@@ -1,0 +1,83 @@
+import { ApiError } from '@mosis/shared';
+import type { Context } from 'hono';
+import type { AppLookup } from '../apps/app-cache.js';
+import { readJsonBody } from '../http/body.js';
+import type { IngestMetrics } from '../metrics.js';
+import type { DeviceHasher } from '../privacy/device-hash.js';
+import type { CrashRecord, EventRecord, WriteRequest } from '../store/types.js';
+import { clockOffset } from '../validation/clock.js';
+import { parseEnvelope } from '../validation/envelope.js';
+import type { ItemContext } from '../validation/events.js';
+import type { Rejection } from '../validation/rejection.js';
+import type { GroupCommitWriter } from '../write/group-commit.js';
+import { RETRY_AFTER_SECONDS } from '../limits.js';
+
+/** What the batch routes need. */
+export interface BatchDeps {
+  apps: AppLookup;
+  hasher: DeviceHasher;
+  writer: GroupCommitWriter;
+  metrics: IngestMetrics;
+  /** True once shutdown began: new requests are refused. */
+  stopping: () => boolean;
+  now?: () => number;
+}
+
+/** How one kind of batch is read and validated. */
+export interface BatchKind<R> {
+  kind: 'events' | 'crashes';
+  maxBodyBytes: number;
+  maxItems: number;
+  toRecord: (item: unknown, index: number, ctx: ItemContext) => R | Rejection;
+}
+
+/** The 202 body. */
+export interface BatchResponse {
+  accepted: number;
+  duplicates: number;
+  rejected: Rejection[];
+}
+
+/**
+ * Handles `POST /v1/events` and `/v1/crashes`: refuse at once when saturated, read the body within its
+ * limit, validate item by item (a bad item rejects only itself), queue the rest, and answer 202 once
+ * they are committed.
+ */
+export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKind<R>, deps: BatchDeps) {
+  const now = deps.now ?? Date.now;
+  return async (c: Context) => {
+    // Before reading the body: a saturated service must not buffer more.
+    if (deps.stopping() || deps.writer.saturated) {
+      const reason = deps.stopping() ? 'stopping' : 'queue_full';
+      deps.metrics.refused.inc({ reason });
+      throw ApiError.unavailable(RETRY_AFTER_SECONDS, reason === 'stopping' ? 'service is stopping, retry later' : 'write queue is full, retry later');
+    }
+    const body = await readJsonBody(c, spec.maxBodyBytes);
+    const envelope = parseEnvelope(body.value, spec.kind, spec.maxItems);
+    const t = now();
+    const ctx: ItemContext = { apps: deps.apps, hasher: deps.hasher, now: t, offset: clockOffset(envelope.sentAt, t) };
+    const rows: R[] = [];
+    const rejected: Rejection[] = [];
+    envelope.items.forEach((item, i) => {
+      const r = spec.toRecord(item, i, ctx);
+      if ('reason' in r) rejected.push(r);
+      else rows.push(r);
+    });
+    for (const r of rejected) deps.metrics.rejected.inc({ kind: spec.kind, reason: r.reason });
+
+    let stored = 0;
+    let duplicates = 0;
+    if (rows.length) {
+      if (deps.writer.saturated) {
+        deps.metrics.refused.inc({ reason: 'queue_full' });
+        throw ApiError.unavailable(RETRY_AFTER_SECONDS, 'write queue is full, retry later');
+      }
+      const result = await deps.writer.submit({ kind: spec.kind, rows } as WriteRequest, body.bytes);
+      stored = result.stored;
+      duplicates = result.duplicates;
+      deps.metrics.accepted.inc({ kind: spec.kind }, stored);
+      if (duplicates) deps.metrics.duplicates.inc({ kind: spec.kind }, duplicates);
+    }
+    return c.json({ accepted: stored, duplicates, rejected } satisfies BatchResponse, 202);
+  };
+}

@@ -1,0 +1,221 @@
+import type { DB } from '@mosis/shared';
+import type { Statement } from 'better-sqlite3';
+import { MONTH_EDGE_DEDUP_MS } from '../limits.js';
+import { ensurePartition, listPartitions, partitionName, type PartitionKind } from './partitions.js';
+import type { CrashRecord, EventRecord, TelemetryStore, WriteRequest, WriteResult } from './types.js';
+
+const DAY_MS = 86_400_000;
+
+/** Per UTC day: its name and its month's bounds (cached, every row needs them). */
+interface DayInfo {
+  day: string;
+  month: string;
+  monthStart: number;
+  nextMonthStart: number;
+  prevMonth: string;
+  nextMonth: string;
+}
+
+interface Partition {
+  insert: Statement;
+  /** Finds a row by its idempotency id (event_id / crash_id). */
+  hasId: Statement;
+}
+
+/**
+ * The telemetry store on SQLite (telemetry.db): month partitions (partitions.ts), dimension ids for apps
+ * and event types, idempotency through a unique index on event_id / crash_id, and `rollup_dirty` marks
+ * written in the same transaction as the rows. All writes are synchronous better-sqlite3 transactions on
+ * the one connection, so nothing else can interleave with them in this process.
+ */
+export class SqliteTelemetryStore implements TelemetryStore {
+  private apps = new Map<string, { id: number; packageId: string }>();
+  private eventTypes = new Map<string, number>();
+  private partitions = new Map<string, Partition>();
+  private known = new Set<string>();
+  private days = new Map<number, DayInfo>();
+  private schemaVersion = -1;
+  private readonly stmt;
+
+  constructor(private readonly db: DB) {
+    this.stmt = {
+      schemaVersion: db.prepare('PRAGMA schema_version').pluck(),
+      upsertApp: db
+        .prepare(
+          `INSERT INTO dim_apps (app_id, package_id) VALUES (?, ?)
+           ON CONFLICT (app_id) DO UPDATE SET package_id = excluded.package_id RETURNING id`,
+        )
+        .pluck(),
+      findEventType: db.prepare('SELECT id FROM dim_event_types WHERE name = ?').pluck(),
+      addEventType: db.prepare('INSERT INTO dim_event_types (name) VALUES (?) RETURNING id').pluck(),
+      markDirty: db.prepare(
+        'INSERT INTO rollup_dirty (kind, app_id, day) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET gen = gen + 1',
+      ),
+    };
+  }
+
+  invalidate(): void {
+    this.apps.clear();
+    this.eventTypes.clear();
+    this.partitions.clear();
+    this.known.clear();
+    this.schemaVersion = -1;
+  }
+
+  write(requests: readonly WriteRequest[]): WriteResult[] {
+    // Someone else (a migration, retention dropping a partition) changed the schema: reload what we cache.
+    if (this.stmt.schemaVersion.get() !== this.schemaVersion) this.invalidate();
+    if (this.schemaVersion === -1) this.load();
+    try {
+      const results = this.db
+        .transaction(() => {
+          const dirty = new Map<string, [PartitionKind, number, string]>();
+          const out = requests.map((r) =>
+            r.kind === 'events' ? this.writeEvents(r.rows, dirty) : this.writeCrashes(r.rows, dirty),
+          );
+          for (const [kind, appId, day] of dirty.values()) this.stmt.markDirty.run(kind, appId, day);
+          return out;
+        })
+        .immediate();
+      this.schemaVersion = this.stmt.schemaVersion.get() as number;
+      return results;
+    } catch (err) {
+      // Dimension ids and partitions created inside the rolled-back transaction do not exist.
+      this.invalidate();
+      throw err;
+    }
+  }
+
+  private load(): void {
+    for (const p of listPartitions(this.db)) this.known.add(p.name);
+    this.schemaVersion = this.stmt.schemaVersion.get() as number;
+  }
+
+  private writeEvents(rows: EventRecord[], dirty: Map<string, [PartitionKind, number, string]>): WriteResult {
+    let stored = 0;
+    for (const r of rows) {
+      const app = this.appId(r.appId, r.packageId);
+      const info = this.dayInfo(r.timestamp);
+      const part = this.partition('events', info.month);
+      if (r.eventId && this.inNeighbour('events', r.eventId, r.timestamp, info)) continue;
+      const res = part.insert.run(app, r.deviceHash, this.eventType(r.eventType), r.timestamp, r.eventId, r.mosisVersion, r.data);
+      if (res.changes === 0) continue;
+      stored++;
+      markDirty(dirty, 'events', app, info.day);
+    }
+    return { stored, duplicates: rows.length - stored };
+  }
+
+  private writeCrashes(rows: CrashRecord[], dirty: Map<string, [PartitionKind, number, string]>): WriteResult {
+    let stored = 0;
+    const now = Date.now();
+    for (const r of rows) {
+      const app = this.appId(r.appId, r.packageId);
+      const info = this.dayInfo(r.timestamp);
+      const part = this.partition('crashes', info.month);
+      if (r.crashId && this.inNeighbour('crashes', r.crashId, r.timestamp, info)) continue;
+      const res = part.insert.run(
+        app,
+        r.deviceHash,
+        r.timestamp,
+        r.crashId,
+        r.fingerprint,
+        r.crashType,
+        r.appVersion,
+        r.message,
+        r.stackTrace,
+        r.context,
+        r.mosisVersion,
+        now,
+      );
+      if (res.changes === 0) continue;
+      stored++;
+      markDirty(dirty, 'crashes', app, info.day);
+    }
+    return { stored, duplicates: rows.length - stored };
+  }
+
+  /**
+   * A retry's corrected timestamp can differ a little from the first attempt's (its sent_at changed), so
+   * near a month boundary the same id may already sit in the neighbouring month's partition.
+   */
+  private inNeighbour(kind: PartitionKind, id: Buffer, ts: number, info: DayInfo): boolean {
+    let month: string | undefined;
+    if (ts - info.monthStart < MONTH_EDGE_DEDUP_MS) month = info.prevMonth;
+    else if (info.nextMonthStart - ts <= MONTH_EDGE_DEDUP_MS) month = info.nextMonth;
+    if (!month) return false;
+    const name = partitionName(kind, month);
+    if (!this.known.has(name)) return false;
+    return this.partition(kind, month).hasId.get(id) !== undefined;
+  }
+
+  private partition(kind: PartitionKind, month: string): Partition {
+    const name = partitionName(kind, month);
+    let p = this.partitions.get(name);
+    if (!p) {
+      if (!this.known.has(name)) ensurePartition(this.db, kind, month);
+      this.known.add(name);
+      const idColumn = kind === 'events' ? 'event_id' : 'crash_id';
+      // Table names cannot be bound; `name` comes from partitionName, which accepts only YYYY-MM.
+      p = {
+        insert: this.db.prepare(
+          kind === 'events'
+            ? `INSERT INTO ${name} (app_id, device_id, event_type, timestamp, event_id, mosis_version, event_data)
+               VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+            : `INSERT INTO ${name} (app_id, device_id, timestamp, crash_id, fingerprint, crash_type, app_version,
+                 message, stack_trace, context, mosis_version, created_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+        ),
+        hasId: this.db.prepare(`SELECT 1 FROM ${name} WHERE ${idColumn} = ?`).pluck(),
+      };
+      this.partitions.set(name, p);
+    }
+    return p;
+  }
+
+  private appId(portalId: string, packageId: string): number {
+    const cached = this.apps.get(portalId);
+    if (cached && cached.packageId === packageId) return cached.id;
+    const id = this.stmt.upsertApp.get(portalId, packageId) as number;
+    this.apps.set(portalId, { id, packageId });
+    return id;
+  }
+
+  private eventType(name: string): number {
+    let id = this.eventTypes.get(name);
+    if (id === undefined) {
+      id = (this.stmt.findEventType.get(name) as number | undefined) ?? (this.stmt.addEventType.get(name) as number);
+      this.eventTypes.set(name, id);
+    }
+    return id;
+  }
+
+  private dayInfo(ts: number): DayInfo {
+    const n = Math.floor(ts / DAY_MS);
+    let info = this.days.get(n);
+    if (!info) {
+      const d = new Date(n * DAY_MS);
+      const y = d.getUTCFullYear();
+      const m = d.getUTCMonth();
+      const monthStart = Date.UTC(y, m, 1);
+      const nextMonthStart = Date.UTC(y, m + 1, 1);
+      info = {
+        day: d.toISOString().slice(0, 10),
+        month: d.toISOString().slice(0, 7),
+        monthStart,
+        nextMonthStart,
+        prevMonth: new Date(Date.UTC(y, m - 1, 1)).toISOString().slice(0, 7),
+        nextMonth: new Date(nextMonthStart).toISOString().slice(0, 7),
+      };
+      // Days in the accepted window are few (~115); anything else is bounded by clearing.
+      if (this.days.size > 1_000) this.days.clear();
+      this.days.set(n, info);
+    }
+    return info;
+  }
+}
+
+function markDirty(dirty: Map<string, [PartitionKind, number, string]>, kind: PartitionKind, app: number, day: string) {
+  const key = `${kind}|${app}|${day}`;
+  if (!dirty.has(key)) dirty.set(key, [kind, app, day]);
+}

@@ -1,0 +1,55 @@
+import { z } from 'zod';
+import type { AppLookup } from '../apps/app-cache.js';
+import { MAX_EVENT_DATA_BYTES } from '../limits.js';
+import type { DeviceHasher } from '../privacy/device-hash.js';
+import type { EventRecord } from '../store/types.js';
+import { inWindow } from './clock.js';
+import { deviceId, isoTimestamp, jsonObject, objectText, packageId, typeName, uuid, uuidBytes, version } from './fields.js';
+import { fromZodIssues, type Rejection } from './rejection.js';
+
+/** One event as devices send it (contract). Unknown fields are ignored, so newer devices keep working. */
+export const eventSchema = z.object({
+  event_id: uuid.nullish(),
+  app: packageId,
+  device_id: deviceId,
+  event_type: typeName,
+  timestamp: isoTimestamp,
+  mosis_version: version.nullish(),
+  data: jsonObject.nullish(),
+});
+
+/** What validating an item needs besides the item. */
+export interface ItemContext {
+  apps: AppLookup;
+  hasher: DeviceHasher;
+  /** Server clock, Unix ms. */
+  now: number;
+  /** Added to each item's timestamp (see clockOffset). */
+  offset: number;
+}
+
+/** Validates one event and resolves its app; returns the row to store or why it is rejected. */
+export function toEventRecord(item: unknown, index: number, ctx: ItemContext): EventRecord | Rejection {
+  const parsed = eventSchema.safeParse(item);
+  if (!parsed.success) return fromZodIssues(index, 'invalid_event', parsed.error.issues);
+  const e = parsed.data;
+  const app = ctx.apps.get(e.app);
+  if (!app) return { index, reason: 'unknown_app' };
+  if (app.suspended) return { index, reason: 'app_suspended' };
+  const timestamp = Date.parse(e.timestamp) + ctx.offset;
+  if (!inWindow(timestamp, ctx.now)) return { index, reason: 'timestamp_out_of_window', field: 'timestamp' };
+  const data = objectText(e.data);
+  if (data !== null && Buffer.byteLength(data) > MAX_EVENT_DATA_BYTES) {
+    return { index, reason: 'data_too_large', field: 'data', message: `data is over ${MAX_EVENT_DATA_BYTES} bytes` };
+  }
+  return {
+    appId: app.id,
+    packageId: app.packageId,
+    deviceHash: ctx.hasher.hash(e.device_id),
+    eventType: e.event_type,
+    timestamp,
+    eventId: e.event_id ? uuidBytes(e.event_id) : null,
+    mosisVersion: e.mosis_version ?? null,
+    data,
+  };
+}
