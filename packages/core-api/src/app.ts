@@ -1,35 +1,38 @@
-import type { OpenAPIHono } from '@hono/zod-openapi';
 import {
+  ApiError,
   createMetrics,
   createServiceApp,
   isReadable,
   isWritable,
   mountOperationalRoutes,
   registerDatabaseMetrics,
-  type DB,
-  type Logger,
-  type Metrics,
 } from '@mosis/shared';
-import type { CoreConfig } from './config.js';
+import { bodyLimit } from 'hono/body-limit';
+import { clientInfo } from './client.js';
+import type { CoreApp, CoreDeps, CoreEnv, RouteModule } from './context.js';
+import { MAX_JSON_BODY_BYTES } from './limits.js';
+import { BEARER_SCHEME } from './openapi.js';
+import * as auth from './routes/auth.js';
+import * as me from './routes/me.js';
+
+export type { CoreDeps } from './context.js';
 
 export const SERVICE_NAME = 'core-api';
 export const API_VERSION = '1.0.0';
 
-export interface CoreDeps {
-  config: CoreConfig;
-  /** portal.db, read-write. */
-  portal: DB;
-  /** telemetry.db, read-only; undefined until the ingest service has created it. */
-  telemetry: () => DB | undefined;
-  log: Logger;
-  metrics?: Metrics;
-}
+/**
+ * Every route group, one module per file under routes/. A module exports `register(app, deps)` (see
+ * RouteModule in context.ts): it declares its routes with `createRoute` + `app.openapi` so /openapi.json and
+ * /docs list them, and guards them with `requireAuth(deps.portal, permission)` from auth/middleware.ts.
+ * To add a group, import it above and add one entry here.
+ */
+const ROUTE_MODULES: RouteModule[] = [auth.register, me.register];
 
 /** Builds the core API: every route over the given databases. Tests drive it with `app.request()`. */
-export function createCoreApp(deps: CoreDeps): OpenAPIHono {
+export function createCoreApp(deps: CoreDeps): CoreApp {
   const metrics = deps.metrics ?? createMetrics(SERVICE_NAME);
   registerDatabaseMetrics(metrics, { portal: () => deps.portal, telemetry: deps.telemetry });
-  const app = createServiceApp(deps.log, metrics);
+  const app = createServiceApp<CoreEnv>(deps.log, metrics);
   mountOperationalRoutes(app, {
     metrics,
     title: 'Mosis portal core API',
@@ -41,5 +44,26 @@ export function createCoreApp(deps: CoreDeps): OpenAPIHono {
       { name: 'telemetry_db', ok: () => { const t = deps.telemetry(); return t === undefined || isReadable(t); } },
     ],
   });
+  app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'A session token from /v1/auth/login or an API key (`mk_...`).',
+  });
+
+  app.use('/v1/*', async (c, next) => {
+    c.set('client', clientInfo(c, deps.config.TRUST_PROXY));
+    await next();
+  });
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: MAX_JSON_BODY_BYTES,
+      onError: () => {
+        throw ApiError.tooLarge(`request body over ${MAX_JSON_BODY_BYTES} bytes`);
+      },
+    }),
+  );
+
+  for (const register of ROUTE_MODULES) register(app, deps);
   return app;
 }

@@ -1,0 +1,61 @@
+/** Every limit and interval of the core API, with its unit, in one place. */
+
+/** Largest JSON request body accepted on /v1 routes. */
+export const MAX_JSON_BODY_BYTES = 64 * 1024;
+
+/** A login session lives this long after login (no sliding renewal: log in again). */
+export const SESSION_TTL_MS = 30 * 24 * 60 * 60 * 1000;
+
+/** `last_used_at` of an API key is written at most this often (a read-mostly table stays read-mostly). */
+export const KEY_LAST_USED_RESOLUTION_MS = 60 * 1000;
+
+/** scrypt cost parameters for new password hashes (N = 2^14, r = 8, p = 1: ~16 MiB, tens of ms). */
+export const SCRYPT_PARAMS = { N: 16_384, r: 8, p: 1 } as const;
+/** Bytes of random salt per password and of derived key. */
+export const SCRYPT_SALT_BYTES = 16;
+export const SCRYPT_KEY_BYTES = 32;
+
+/** Login attempts per email address within LOGIN_WINDOW_MS (successful or not). */
+export const LOGIN_MAX_PER_EMAIL = 10;
+/** Login attempts per client IP within LOGIN_WINDOW_MS (a NAT may hide a few people). */
+export const LOGIN_MAX_PER_IP = 50;
+export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
+/** Account registrations per client IP within REGISTER_WINDOW_MS. */
+export const REGISTER_MAX_PER_IP = 10;
+export const REGISTER_WINDOW_MS = 60 * 60 * 1000;
+/** Distinct keys a rate limiter tracks before it sweeps stale ones (bounds its memory). */
+export const RATE_LIMIT_MAX_KEYS = 100_000;
+
+/** Page sizes of every cursor-paginated list. */
+export const DEFAULT_PAGE_LIMIT = 20;
+export const MAX_PAGE_LIMIT = 100;
+
+/** Catalog search: at most this many terms of `q` are used (the rest is ignored, never an error). */
+export const MAX_SEARCH_TERMS = 16;
+/** A single search term longer than this is cut (FTS5 would simply find nothing for it). */
+export const MAX_SEARCH_TERM_CHARS = 64;
+/** bm25 column weights of apps_fts (name, description, tags): a hit in the name counts most. */
+export const SEARCH_WEIGHTS = { name: 10, description: 1, tags: 4 } as const;
+
+/** API keys a developer may hold (active or not) and signing keys likewise: bounds abuse, not use. */
+export const MAX_API_KEYS_PER_DEVELOPER = 100;
+export const MAX_SIGNING_KEYS_PER_DEVELOPER = 50;
+
+/** What tests (and only tests) may turn down: the slow hash and the rate limits. */
+export interface Tuning {
+  scrypt: { N: number; r: number; p: number };
+  loginMaxPerEmail: number;
+  loginMaxPerIp: number;
+  loginWindowMs: number;
+  registerMaxPerIp: number;
+  registerWindowMs: number;
+}
+
+export const DEFAULT_TUNING: Tuning = {
+  scrypt: SCRYPT_PARAMS,
+  loginMaxPerEmail: LOGIN_MAX_PER_EMAIL,
+  loginMaxPerIp: LOGIN_MAX_PER_IP,
+  loginWindowMs: LOGIN_WINDOW_MS,
+  registerMaxPerIp: REGISTER_MAX_PER_IP,
+  registerWindowMs: REGISTER_WINDOW_MS,
+};

@@ -1,0 +1,184 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../test-app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(() => t.close());
+
+const password = 'correct horse battery';
+
+describe('POST /v1/auth/register', () => {
+  it('creates the account, answers a session token and stores only a scrypt hash', async () => {
+    const res = await t.call('POST', '/v1/auth/register', { body: { email: ' Ada@Example.com ', name: 'Ada', password } });
+    expect(res.status).toBe(201);
+    expect(res.body.developer).toMatchObject({ email: 'ada@example.com', name: 'Ada', verified: false });
+    expect(res.body.token).toMatch(/^ms_[\w-]{43}$/);
+    expect(res.body.developer.password_hash).toBeUndefined();
+    const row = t.portal.prepare('SELECT password_hash FROM developers WHERE email = ?').get('ada@example.com') as { password_hash: string };
+    expect(row.password_hash).toMatch(/^scrypt\$/);
+    expect(row.password_hash).not.toContain(password);
+    const session = t.portal.prepare('SELECT token_hash FROM sessions').get() as { token_hash: string };
+    expect(session.token_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.stringify(t.portal.prepare('SELECT * FROM audit_logs').all())).not.toContain(password);
+  });
+
+  it('answers 409 conflict for a taken email, whatever its case', async () => {
+    const res = await t.call('POST', '/v1/auth/register', { body: { email: 'ADA@example.com', name: 'Other', password } });
+    expect(res.status).toBe(409);
+    expect(res.body.error.code).toBe('conflict');
+  });
+
+  it.each([
+    ['a bad email', { email: 'not-an-email', name: 'X', password }],
+    ['a short password', { email: 'x1@example.com', name: 'X', password: 'short' }],
+    ['a missing name', { email: 'x2@example.com', password }],
+    ['an empty name', { email: 'x3@example.com', name: '   ', password }],
+    ['a control character in the name', { email: 'x4@example.com', name: 'a\u0000b', password }],
+    ['a password over 256 characters', { email: 'x5@example.com', name: 'X', password: 'p'.repeat(257) }],
+    ['an array body', [1, 2]],
+  ])('answers 400 invalid_body for %s', async (_name, body) => {
+    const res = await t.call('POST', '/v1/auth/register', { body });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_body');
+  });
+
+  it('answers 400 for malformed JSON, 415 for another content type, 413 for a huge body', async () => {
+    const bad = await t.call('POST', '/v1/auth/register', { body: '{"email": ', headers: { 'content-type': 'application/json' } });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error.code).toBe('invalid_body');
+    const form = await t.call('POST', '/v1/auth/register', { body: 'email=a', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(form.status).toBe(415);
+    expect(form.body.error.code).toBe('unsupported_media_type');
+    const huge = await t.call('POST', '/v1/auth/register', { body: { email: 'h@example.com', name: 'x'.repeat(70_000), password } });
+    expect(huge.status).toBe(413);
+    expect(huge.body.error.code).toBe('payload_too_large');
+  });
+});
+
+describe('POST /v1/auth/login', () => {
+  it('logs in with the right password (email in any case) and writes an audit row with IP and user agent', async () => {
+    const res = await t.call('POST', '/v1/auth/login', {
+      body: { email: 'ADA@example.com', password },
+      ip: '203.0.113.9',
+      headers: { 'user-agent': 'curl/8.0' },
+    });
+    expect(res.status).toBe(200);
+    expect(res.body.token).toMatch(/^ms_/);
+    const me = await t.call('GET', '/v1/me', { token: res.body.token });
+    expect(me.status).toBe(200);
+    expect(me.body.email).toBe('ada@example.com');
+    const row = t.portal.prepare("SELECT ip_address, user_agent FROM audit_logs WHERE action = 'session.login'").get();
+    expect(row).toEqual({ ip_address: '203.0.113.9', user_agent: 'curl/8.0' });
+  });
+
+  it('answers the same 401 for a wrong password and an unknown email', async () => {
+    const wrong = await t.call('POST', '/v1/auth/login', { body: { email: 'ada@example.com', password: 'nope nope nope' } });
+    const unknown = await t.call('POST', '/v1/auth/login', { body: { email: 'nobody@example.com', password: 'nope nope nope' } });
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
+    expect(wrong.body).toEqual(unknown.body);
+  });
+
+  it('answers 400 for a body without a password', async () => {
+    expect((await t.call('POST', '/v1/auth/login', { body: { email: 'ada@example.com' } })).status).toBe(400);
+  });
+});
+
+describe('login and register rate limits', () => {
+  it('limits login attempts per email with 429 rate_limited and Retry-After', async () => {
+    const rl = await createTestApp({ tuning: { loginMaxPerEmail: 3 } });
+    try {
+      const { email } = await rl.signup('limited@example.com');
+      for (let i = 0; i < 3; i++) {
+        const res = await rl.call('POST', '/v1/auth/login', { body: { email, password: 'wrong password' }, ip: `10.0.0.${i}` });
+        expect(res.status).toBe(401);
+      }
+      // The right password from yet another address is refused too: the email is what is limited.
+      const res = await rl.call('POST', '/v1/auth/login', { body: { email: 'LIMITED@example.com', password }, ip: '10.0.0.99' });
+      expect(res.status).toBe(429);
+      expect(res.body.error.code).toBe('rate_limited');
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
+      // Another email is unaffected.
+      await rl.signup('other@example.com');
+      expect((await rl.call('POST', '/v1/auth/login', { body: { email: 'other@example.com', password } })).status).toBe(200);
+    } finally {
+      rl.close();
+    }
+  });
+
+  it('limits login attempts per client IP across emails', async () => {
+    const rl = await createTestApp({ tuning: { loginMaxPerIp: 2 } });
+    try {
+      for (const email of ['a@example.com', 'b@example.com']) {
+        expect((await rl.call('POST', '/v1/auth/login', { body: { email, password }, ip: '198.51.100.1' })).status).toBe(401);
+      }
+      const res = await rl.call('POST', '/v1/auth/login', { body: { email: 'c@example.com', password }, ip: '198.51.100.1' });
+      expect(res.status).toBe(429);
+      expect(res.headers.get('retry-after')).toBeTruthy();
+      expect((await rl.call('POST', '/v1/auth/login', { body: { email: 'c@example.com', password }, ip: '198.51.100.2' })).status).toBe(401);
+    } finally {
+      rl.close();
+    }
+  });
+
+  it('limits registrations per client IP', async () => {
+    const rl = await createTestApp({ tuning: { registerMaxPerIp: 2 } });
+    try {
+      for (const email of ['r1@example.com', 'r2@example.com']) {
+        expect((await rl.call('POST', '/v1/auth/register', { body: { email, name: 'R', password }, ip: '192.0.2.7' })).status).toBe(201);
+      }
+      const res = await rl.call('POST', '/v1/auth/register', { body: { email: 'r3@example.com', name: 'R', password }, ip: '192.0.2.7' });
+      expect(res.status).toBe(429);
+      expect(res.body.error.code).toBe('rate_limited');
+    } finally {
+      rl.close();
+    }
+  });
+
+  it('takes the client IP from X-Forwarded-For only with TRUST_PROXY', async () => {
+    const rl = await createTestApp({ tuning: { loginMaxPerIp: 1 }, config: { TRUST_PROXY: true } });
+    try {
+      const from = (xff: string) => rl.call('POST', '/v1/auth/login', { body: { email: `${xff}@example.com`, password }, headers: { 'x-forwarded-for': `1.1.1.1, ${xff}` } });
+      expect((await from('9.9.9.1')).status).toBe(401);
+      expect((await from('9.9.9.2')).status).toBe(401);
+      expect((await from('9.9.9.1')).status).toBe(429);
+    } finally {
+      rl.close();
+    }
+  });
+});
+
+describe('sessions', () => {
+  it('logout ends the session', async () => {
+    const { token } = await t.signup();
+    expect((await t.call('GET', '/v1/me', { token })).status).toBe(200);
+    expect((await t.call('POST', '/v1/auth/logout', { token })).status).toBe(204);
+    const after = await t.call('GET', '/v1/me', { token });
+    expect(after.status).toBe(401);
+    expect(after.body.error.code).toBe('unauthorized');
+  });
+
+  it('an expired session is refused', async () => {
+    const { token, id } = await t.signup();
+    t.portal.prepare("UPDATE sessions SET expires_at = '2000-01-01T00:00:00.000Z' WHERE developer_id = ?").run(id);
+    const res = await t.call('GET', '/v1/me', { token });
+    expect(res.status).toBe(401);
+    expect(res.body.error.message).toMatch(/expired/);
+  });
+
+  it.each([
+    ['no token', {}],
+    ['an unknown session token', { authorization: 'Bearer ms_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }],
+    ['an unknown API key', { authorization: 'Bearer mk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' }],
+    ['a token of another kind', { authorization: 'Bearer hello' }],
+    ['another scheme', { authorization: 'Basic dXNlcjpwYXNz' }],
+    ['a 10 KB token', { authorization: `Bearer ms_${'x'.repeat(10_000)}` }],
+  ])('GET /v1/me answers 401 with %s', async (_name, headers) => {
+    const res = await t.call('GET', '/v1/me', { headers });
+    expect(res.status).toBe(401);
+    expect(res.body.error.code).toBe('unauthorized');
+    expect(res.headers.get('www-authenticate')).toBe('Bearer');
+  });
+});

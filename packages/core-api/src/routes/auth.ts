@@ -1,0 +1,125 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { ApiError } from '@mosis/shared';
+import { audit } from '../audit.js';
+import { requireAuth } from '../auth/middleware.js';
+import { hashPassword, verifyPassword } from '../auth/password.js';
+import { RateLimiter } from '../auth/rate-limit.js';
+import { newSessionToken } from '../auth/tokens.js';
+import { caller, type CoreApp, type CoreContext, type CoreDeps } from '../context.js';
+import { DEFAULT_TUNING, SESSION_TTL_MS } from '../limits.js';
+import { BEARER, errorResponses, jsonBody, jsonResponse } from '../openapi.js';
+import { DisplayNameSchema, EmailSchema, MAX_PASSWORD_CHARS, MIN_PASSWORD_CHARS, SessionSchema } from '../schemas.js';
+import { developerByEmail, insertDeveloper, publicDeveloper, type DeveloperRow } from '../store/developers.js';
+import { nowIso } from '../store/prepare.js';
+import { deleteExpiredSessions, deleteSession, insertSession } from '../store/sessions.js';
+
+const RegisterBody = z
+  .object({
+    email: EmailSchema,
+    name: DisplayNameSchema,
+    password: z.string().min(MIN_PASSWORD_CHARS).max(MAX_PASSWORD_CHARS),
+  })
+  .openapi('RegisterRequest');
+
+const LoginBody = z
+  .object({ email: z.string().max(254), password: z.string().max(MAX_PASSWORD_CHARS) })
+  .openapi('LoginRequest');
+
+const registerRoute = createRoute({
+  method: 'post',
+  path: '/v1/auth/register',
+  tags: ['accounts'],
+  summary: 'Create a developer account and log in',
+  description: 'Answers the new developer and a session token. Limited per client IP.',
+  request: { body: jsonBody(RegisterBody) },
+  responses: {
+    201: jsonResponse(SessionSchema, 'account created, logged in'),
+    ...errorResponses(400, 409, 413, 415, 429),
+  },
+});
+
+const loginRoute = createRoute({
+  method: 'post',
+  path: '/v1/auth/login',
+  tags: ['accounts'],
+  summary: 'Log in with email and password',
+  description: 'An unknown email and a wrong password answer the same 401. Rate-limited per email and per client IP.',
+  request: { body: jsonBody(LoginBody) },
+  responses: {
+    200: jsonResponse(SessionSchema, 'logged in'),
+    ...errorResponses(400, 401, 413, 415, 429),
+  },
+});
+
+const logoutRoute = (db: CoreDeps['portal']) =>
+  createRoute({
+  middleware: [requireAuth(db, 'session')] as const,
+  method: 'post',
+  path: '/v1/auth/logout',
+  tags: ['accounts'],
+  summary: 'End the current session',
+  description: 'Needs a session token (an API key is revoked with DELETE /v1/api-keys/{id} instead).',
+  security: BEARER,
+  responses: { 204: { description: 'session ended' }, ...errorResponses(401, 403) },
+});
+
+/** Accounts and sessions: register, login, logout. */
+export function register(app: CoreApp, deps: CoreDeps): void {
+  const db = deps.portal;
+  const tuning = { ...DEFAULT_TUNING, ...deps.tuning };
+  const loginByEmail = new RateLimiter(tuning.loginMaxPerEmail, tuning.loginWindowMs);
+  const loginByIp = new RateLimiter(tuning.loginMaxPerIp, tuning.loginWindowMs);
+  const registerByIp = new RateLimiter(tuning.registerMaxPerIp, tuning.registerWindowMs);
+
+  /** Starts a session for `dev` and returns the response body (the token appears only here). */
+  const startSession = (c: CoreContext, dev: DeveloperRow) => {
+    const { token, hash } = newSessionToken();
+    const expiresAt = nowIso(Date.now() + SESSION_TTL_MS);
+    insertSession(db, dev.id, hash, expiresAt, c.get('client'));
+    return { developer: publicDeveloper(dev), token, expires_at: expiresAt };
+  };
+
+  app.openapi(registerRoute, async (c) => {
+    const body = c.req.valid('json');
+    registerByIp.hit(c.get('client').ip ?? 'unknown');
+    const hash = await hashPassword(body.password, tuning.scrypt);
+    const result = db.transaction(() => {
+      const dev = insertDeveloper(db, body.email, body.name, hash);
+      if (!dev) return undefined;
+      audit(c, db, { developerId: dev.id, action: 'developer.registered', resourceType: 'developer', resourceId: dev.id });
+      return startSession(c, dev);
+    })();
+    if (!result) throw ApiError.conflict('an account with this email already exists');
+    return c.json(result, 201);
+  });
+
+  app.openapi(loginRoute, async (c) => {
+    const body = c.req.valid('json');
+    const email = body.email.trim().toLowerCase();
+    loginByIp.hit(c.get('client').ip ?? 'unknown');
+    loginByEmail.hit(email);
+    const dev = developerByEmail(db, email);
+    // Runs scrypt even for an unknown email (against a dummy hash): both failures look and take the same.
+    const ok = await verifyPassword(body.password, dev?.password_hash);
+    if (!dev || !ok) {
+      if (dev) audit(c, db, { developerId: dev.id, action: 'session.login_failed', resourceType: 'developer', resourceId: dev.id });
+      throw ApiError.unauthorized('wrong email or password');
+    }
+    const result = db.transaction(() => {
+      deleteExpiredSessions(db, nowIso());
+      const session = startSession(c, dev);
+      audit(c, db, { developerId: dev.id, action: 'session.login', resourceType: 'developer', resourceId: dev.id });
+      return session;
+    })();
+    return c.json(result, 200);
+  });
+
+  app.openapi(logoutRoute(db), (c) => {
+    const who = caller(c);
+    db.transaction(() => {
+      deleteSession(db, who.credentialId);
+      audit(c, db, { developerId: who.developerId, action: 'session.logout', resourceType: 'session', resourceId: who.credentialId });
+    })();
+    return c.body(null, 204);
+  });
+}
