@@ -12,8 +12,10 @@ import { clientInfo } from './client.js';
 import type { CoreApp, CoreDeps, CoreEnv, RouteModule } from './context.js';
 import { MAX_JSON_BODY_BYTES } from './limits.js';
 import { BEARER_SCHEME } from './openapi.js';
+import * as apiKeys from './routes/api-keys.js';
 import * as auth from './routes/auth.js';
 import * as me from './routes/me.js';
+import * as signingKeys from './routes/signing-keys.js';
 
 export type { CoreDeps } from './context.js';
 
@@ -26,7 +28,12 @@ export const API_VERSION = '1.0.0';
  * /docs list them, and guards them with `requireAuth(deps.portal, permission)` from auth/middleware.ts.
  * To add a group, import it above and add one entry here.
  */
-const ROUTE_MODULES: RouteModule[] = [auth.register, me.register];
+const ROUTE_MODULES: RouteModule[] = [
+  auth.register,
+  me.register,
+  apiKeys.register,
+  signingKeys.register,
+];
 
 /** Builds the core API: every route over the given databases. Tests drive it with `app.request()`. */
 export function createCoreApp(deps: CoreDeps): CoreApp {

@@ -1,0 +1,136 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { ApiError } from '@mosis/shared';
+import { audit } from '../audit.js';
+import { requireAuth } from '../auth/middleware.js';
+import { permissionSchema } from '../auth/permissions.js';
+import { newApiKey } from '../auth/tokens.js';
+import { caller, type CoreApp, type CoreDeps } from '../context.js';
+import { MAX_API_KEYS_PER_DEVELOPER } from '../limits.js';
+import { BEARER, errorResponses, IdParam, jsonBody, jsonResponse } from '../openapi.js';
+import { createdCursorSchema, decodeCursor, pageQuerySchema, pageSchema, toPage } from '../pagination.js';
+import { DisplayNameSchema, TimestampSchema } from '../schemas.js';
+import { countApiKeys, insertApiKey, listApiKeys, publicApiKey, revokeApiKey } from '../store/api-keys.js';
+import { nowIso } from '../store/prepare.js';
+
+const ApiKeySchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string().openapi({ description: 'the first characters of the key, for recognising it', example: 'mk_AbC123xy' }),
+    permissions: z.array(permissionSchema),
+    expires_at: z.string().nullable(),
+    last_used_at: z.string().nullable().openapi({ description: 'updated at most once a minute' }),
+    revoked_at: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .openapi('ApiKey');
+
+const NewApiKeySchema = ApiKeySchema.extend({
+  key: z.string().openapi({ description: 'the full key: shown this once, stored only as a hash' }),
+}).openapi('NewApiKey');
+
+const CreateBody = z
+  .object({
+    name: DisplayNameSchema,
+    permissions: z
+      .array(permissionSchema)
+      .min(1)
+      .max(4)
+      .refine((p) => new Set(p).size === p.length, 'permissions must not repeat'),
+    expires_at: TimestampSchema.optional().openapi({ description: 'ISO-8601, in the future; omit for a key that does not expire' }),
+  })
+  .openapi('CreateApiKeyRequest');
+
+/** API keys: create (shown once), list (prefix only), revoke. Needs `keys:write` (sessions have it). */
+export function register(app: CoreApp, deps: CoreDeps): void {
+  const db = deps.portal;
+  const guard = requireAuth(db, 'keys:write');
+
+  app.openapi(
+    createRoute({
+      method: 'post',
+      path: '/v1/api-keys',
+      tags: ['api keys'],
+      summary: 'Create an API key',
+      description: 'The full key is in this answer only. An API key may only create keys with permissions it has itself.',
+      security: BEARER,
+      middleware: guard,
+      request: { body: jsonBody(CreateBody) },
+      responses: { 201: jsonResponse(NewApiKeySchema, 'the new key, in full'), ...errorResponses(400, 401, 403, 409, 413, 415) },
+    }),
+    (c) => {
+      const who = caller(c);
+      const body = c.req.valid('json');
+      const escalation = body.permissions.filter((p) => !who.permissions.includes(p));
+      if (escalation.length) throw ApiError.forbidden(`an API key cannot grant permissions it lacks: ${escalation.join(', ')}`);
+      const expiresAt = body.expires_at ? new Date(body.expires_at) : undefined;
+      if (expiresAt && expiresAt.getTime() <= Date.now()) {
+        throw ApiError.badRequest('expires_at: must be in the future', [{ path: 'expires_at', message: 'must be in the future' }]);
+      }
+      const { key, hash, prefix } = newApiKey();
+      const row = db.transaction(() => {
+        if (countApiKeys(db, who.developerId) >= MAX_API_KEYS_PER_DEVELOPER) {
+          throw ApiError.conflict(`at most ${MAX_API_KEYS_PER_DEVELOPER} API keys per account`);
+        }
+        const created = insertApiKey(db, {
+          developerId: who.developerId,
+          name: body.name,
+          hash,
+          prefix,
+          permissions: body.permissions,
+          expiresAt: expiresAt ? expiresAt.toISOString() : null,
+        });
+        audit(c, db, {
+          developerId: who.developerId,
+          action: 'api_key.created',
+          resourceType: 'api_key',
+          resourceId: created.id,
+          details: { name: created.name, prefix, permissions: body.permissions },
+        });
+        return created;
+      })();
+      return c.json({ ...publicApiKey(row), key }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'get',
+      path: '/v1/api-keys',
+      tags: ['api keys'],
+      summary: "List the caller's API keys (prefix only), newest first",
+      security: BEARER,
+      middleware: guard,
+      request: { query: pageQuerySchema },
+      responses: { 200: jsonResponse(pageSchema(ApiKeySchema), 'a page of keys'), ...errorResponses(400, 401, 403) },
+    }),
+    (c) => {
+      const { limit, cursor } = c.req.valid('query');
+      const rows = listApiKeys(db, caller(c).developerId, limit + 1, decodeCursor(cursor, createdCursorSchema));
+      return c.json(toPage(rows, limit, publicApiKey, (r) => [r.created_at, r.id]), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: 'delete',
+      path: '/v1/api-keys/{id}',
+      tags: ['api keys'],
+      summary: 'Revoke an API key',
+      security: BEARER,
+      middleware: guard,
+      request: { params: z.object({ id: IdParam }) },
+      responses: { 204: { description: 'revoked' }, ...errorResponses(401, 403, 404) },
+    }),
+    (c) => {
+      const who = caller(c);
+      const { id } = c.req.valid('param');
+      db.transaction(() => {
+        const row = revokeApiKey(db, who.developerId, id, nowIso());
+        if (!row) throw ApiError.notFound('API key not found');
+        audit(c, db, { developerId: who.developerId, action: 'api_key.revoked', resourceType: 'api_key', resourceId: id, details: { prefix: row.key_prefix } });
+      })();
+      return c.body(null, 204);
+    },
+  );
+}

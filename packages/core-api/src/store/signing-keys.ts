@@ -1,0 +1,65 @@
+import type { DB } from '@mosis/shared';
+import { randomUUID } from 'node:crypto';
+import { perDb } from './prepare.js';
+
+export interface SigningKeyRow {
+  id: string;
+  developer_id: string;
+  name: string;
+  public_key: string;
+  fingerprint: string;
+  is_active: number;
+  created_at: string;
+}
+
+const stmts = perDb((db) => ({
+  insert: db.prepare<[string, string, string, string, string]>(
+    'INSERT INTO signing_keys (id, developer_id, name, public_key, fingerprint) VALUES (?, ?, ?, ?, ?) RETURNING *',
+  ),
+  activeByFingerprint: db.prepare<[string, string]>(
+    'SELECT id FROM signing_keys WHERE developer_id = ? AND fingerprint = ? AND is_active = 1',
+  ),
+  count: db.prepare<[string]>('SELECT count(*) AS n FROM signing_keys WHERE developer_id = ?'),
+  firstPage: db.prepare<[string, number]>(
+    'SELECT * FROM signing_keys WHERE developer_id = ? ORDER BY created_at DESC, id DESC LIMIT ?',
+  ),
+  nextPage: db.prepare<[string, string, string, number]>(
+    'SELECT * FROM signing_keys WHERE developer_id = ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?',
+  ),
+  deactivate: db.prepare<[string, string]>(
+    'UPDATE signing_keys SET is_active = 0 WHERE id = ? AND developer_id = ? AND is_active = 1 RETURNING *',
+  ),
+}));
+
+export function insertSigningKey(db: DB, developerId: string, name: string, publicKey: string, fingerprint: string): SigningKeyRow {
+  return stmts(db).insert.get(randomUUID(), developerId, name, publicKey, fingerprint) as SigningKeyRow;
+}
+
+export function hasActiveFingerprint(db: DB, developerId: string, fingerprint: string): boolean {
+  return stmts(db).activeByFingerprint.get(developerId, fingerprint) !== undefined;
+}
+
+export function countSigningKeys(db: DB, developerId: string): number {
+  return (stmts(db).count.get(developerId) as { n: number }).n;
+}
+
+export function listSigningKeys(db: DB, developerId: string, limit: number, after?: [string, string]): SigningKeyRow[] {
+  const s = stmts(db);
+  return (after ? s.nextPage.all(developerId, after[0], after[1], limit) : s.firstPage.all(developerId, limit)) as SigningKeyRow[];
+}
+
+/** Deactivates the caller's active key; undefined when not theirs or already inactive. */
+export function deactivateSigningKey(db: DB, developerId: string, id: string): SigningKeyRow | undefined {
+  return stmts(db).deactivate.get(id, developerId) as SigningKeyRow | undefined;
+}
+
+export function publicSigningKey(row: SigningKeyRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    public_key: row.public_key,
+    fingerprint: row.fingerprint,
+    active: row.is_active === 1,
+    created_at: row.created_at,
+  };
+}
