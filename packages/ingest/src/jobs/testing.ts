@@ -1,4 +1,5 @@
 import { DATABASES, migrateUp, openDatabase, type DB } from '@mosis/shared';
+import type { Statement } from 'better-sqlite3';
 import { dayOf, ensurePartition, monthOf } from '../store/partitions.js';
 
 /**
@@ -19,6 +20,7 @@ export interface RawEvent {
   type: string;
   ts: number;
   eventId?: Buffer;
+  data?: string;
 }
 
 export interface RawCrash {
@@ -47,17 +49,27 @@ const MARK = 'INSERT INTO rollup_dirty (kind, app_id, day) VALUES (?, ?, ?) ON C
 
 /** Inserts events as one writer transaction; duplicates of an event_id are ignored like ingest does. Returns rows stored. */
 export function insertEvents(db: DB, events: RawEvent[]): number {
+  const apps = new Map<string, number>();
+  const types = new Map<string, number>();
+  const inserts = new Map<string, Statement>();
+  const mark = db.prepare(MARK);
   return db.transaction(() => {
     let stored = 0;
     for (const e of events) {
       const part = ensurePartition(db, 'events', monthOf(e.ts));
-      const app = dimApp(db, e.app);
-      const res = db
-        .prepare(`INSERT INTO ${part} (app_id, device_id, event_type, timestamp, event_id) VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`)
-        .run(app, BigInt.asIntN(64, e.device), dimType(db, e.type), e.ts, e.eventId ?? null);
+      let insert = inserts.get(part);
+      if (!insert) {
+        insert = db.prepare(`INSERT INTO ${part} (app_id, device_id, event_type, timestamp, event_id, event_data) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`);
+        inserts.set(part, insert);
+      }
+      let app = apps.get(e.app);
+      if (app === undefined) apps.set(e.app, (app = dimApp(db, e.app)));
+      let type = types.get(e.type);
+      if (type === undefined) types.set(e.type, (type = dimType(db, e.type)));
+      const res = insert.run(app, BigInt.asIntN(64, e.device), type, e.ts, e.eventId ?? null, e.data ?? null);
       if (res.changes === 0) continue;
       stored++;
-      db.prepare(MARK).run('events', app, dayOf(e.ts));
+      mark.run('events', app, dayOf(e.ts));
     }
     return stored;
   }).immediate();

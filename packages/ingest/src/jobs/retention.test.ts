@@ -1,0 +1,135 @@
+import { tempDir, type DB } from '@mosis/shared';
+import { statSync } from 'node:fs';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { listPartitions } from '../store/partitions.js';
+import { prune, retentionCutoffDay } from './retention.js';
+import { rollupDirty } from './rollup.js';
+import { createWorkerReader, type SnapshotReader } from './snapshot-reader.js';
+import { dailyAggregates, groupByFromScratch, insertCrashes, insertEvents, openMigratedTelemetry, type RawEvent } from './testing.js';
+
+const dir = tempDir();
+afterAll(() => dir.cleanup());
+
+const DAY = 86_400_000;
+const T = (iso: string) => Date.parse(iso);
+/** The fake clock: "now" for every prune below. */
+const NOW = T('2026-11-28T04:00:00Z');
+const CUTOFF_MS = T('2026-08-30T00:00:00Z');
+
+let db: DB;
+let path: string;
+let reader: SnapshotReader;
+let n = 0;
+beforeEach(async () => {
+  path = `${dir.path}/r${n++}.db`;
+  db = await openMigratedTelemetry(path);
+  reader = createWorkerReader(path);
+});
+afterEach(async () => {
+  await reader.close();
+  db.close();
+});
+
+/** Events every 20 minutes from June to late November, two apps, with a payload that makes the file big. */
+function fillSixMonths(): void {
+  const payload = JSON.stringify({ pad: 'x'.repeat(400) });
+  const rows: RawEvent[] = [];
+  for (let ts = T('2026-06-01T00:00:00Z'); ts < NOW; ts += 20 * 60_000) {
+    rows.push({ app: 'a1', device: BigInt(ts % 7), type: 'open', ts, data: payload });
+    rows.push({ app: 'a2', device: BigInt(ts % 11), type: ts % 2 ? 'click' : 'open', ts: ts + 1, data: payload });
+  }
+  insertEvents(db, rows);
+  insertCrashes(db, [
+    { app: 'a1', device: 1n, ts: T('2026-07-10T10:00:00Z'), fingerprint: 'old', stackTrace: 'x'.repeat(5000) },
+    { app: 'a1', device: 2n, ts: T('2026-11-10T10:00:00Z'), fingerprint: 'new' },
+  ]);
+}
+
+const rawBefore = (ms: number) =>
+  (db.prepare(`SELECT count(*) AS n FROM telemetry_events WHERE timestamp < ?`).get(new Date(ms).toISOString()) as { n: number }).n +
+  (db.prepare(`SELECT count(*) AS n FROM crash_reports WHERE timestamp < ?`).get(new Date(ms).toISOString()) as { n: number }).n;
+
+describe('retention', () => {
+  it('computes the cutoff as whole UTC days', () => {
+    expect(retentionCutoffDay(NOW, 90)).toBe('2026-08-30');
+    expect(retentionCutoffDay(T('2026-11-28T23:59:59Z'), 90)).toBe('2026-08-30');
+  });
+
+  it('removes every raw row older than the retention, keeps every aggregate, and shrinks the file', async () => {
+    fillSixMonths();
+    await rollupDirty({ db, reader });
+    // A late event for an old day, not rolled up yet: prune must roll it up before deleting it.
+    insertEvents(db, [{ app: 'a1', device: 999n, type: 'open', ts: T('2026-07-04T12:00:00Z') }]);
+    const truth = groupByFromScratch(db);
+    const crashTruth = db.prepare('SELECT count(*) AS n FROM crash_reports').get();
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const sizeBefore = statSync(path).size;
+
+    const result = await prune({ db, reader, retentionDays: 90, now: () => NOW });
+
+    expect(result.cutoffDay).toBe('2026-08-30');
+    expect(result.dropped.map((d) => d.name).sort()).toEqual(['crash_reports_2026_07', 'telemetry_events_2026_06', 'telemetry_events_2026_07']);
+    expect(result.trimmed.map((t) => t.name)).toEqual(['telemetry_events_2026_08']);
+    expect(result.trimmed[0]!.rows).toBe(29 * 72 * 2);
+    expect(rawBefore(CUTOFF_MS)).toBe(0);
+    expect(rawBefore(CUTOFF_MS + DAY)).toBeGreaterThan(0);
+    // Every aggregate is unchanged, earlier days included (the late event counted).
+    expect(dailyAggregates(db)).toEqual(truth);
+    expect(truth.find((r) => r.app_id === 'a1' && r.date === '2026-07-04')).toMatchObject({ count: 73 });
+    expect(db.prepare("SELECT fingerprint FROM crash_daily ORDER BY date").all()).toEqual([{ fingerprint: 'old' }, { fingerprint: 'new' }]);
+    expect(crashTruth).toEqual({ n: 2 });
+    // Freed pages went back to the filesystem.
+    expect(result.vacuumedPages).toBeGreaterThan(0);
+    expect(db.pragma('freelist_count', { simple: true })).toBe(0);
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    expect(statSync(path).size).toBeLessThan(sizeBefore * 0.7);
+    expect(db.prepare("SELECT kind, kept_from FROM retention_watermark ORDER BY kind").all()).toEqual([
+      { kind: 'crashes', kept_from: '2026-08-30' },
+      { kind: 'events', kept_from: '2026-08-30' },
+    ]);
+    // A second prune has nothing left to do.
+    const again = await prune({ db, reader, retentionDays: 90, now: () => NOW });
+    expect(again).toMatchObject({ dropped: [], trimmed: [{ name: 'telemetry_events_2026_08', rows: 0 }] });
+  });
+
+  it('a dry run reports what would go and changes nothing', async () => {
+    fillSixMonths();
+    const partitions = listPartitions(db);
+    const result = await prune({ db, reader, retentionDays: 90, now: () => NOW, dryRun: true });
+    expect(result.dryRun).toBe(true);
+    expect(result.dropped).toEqual([
+      { name: 'crash_reports_2026_07', rows: 1 },
+      { name: 'telemetry_events_2026_06', rows: 30 * 72 * 2 },
+      { name: 'telemetry_events_2026_07', rows: 31 * 72 * 2 },
+    ]);
+    expect(result.trimmed).toEqual([{ name: 'telemetry_events_2026_08', rows: 29 * 72 * 2 }]);
+    expect(result.rolledUpFirst).toBeGreaterThan(0);
+    expect(listPartitions(db)).toEqual(partitions);
+    expect(dailyAggregates(db)).toEqual([]);
+  });
+
+  it('refuses to delete a day that became dirty after its rollup', async () => {
+    fillSixMonths();
+    let calls = 0;
+    const sneaky = async <T>(fn: () => T): Promise<T> => {
+      const out = fn();
+      // Right after the watermark moves, rows arrive for a day before the cutoff.
+      if (++calls === 1 + 0) insertEvents(db, [{ app: 'a1', device: 5n, type: 'open', ts: T('2026-06-15T00:00:00Z') }]);
+      return out;
+    };
+    await rollupDirty({ db, reader });
+    await expect(prune({ db, reader, retentionDays: 90, now: () => NOW, exclusive: sneaky })).rejects.toThrow(/not rolled up/);
+    expect(listPartitions(db, 'events').map((p) => p.month)).toContain('2026-06');
+  });
+
+  it('the rollup never recomputes a day before the watermark (its raw rows are going)', async () => {
+    insertEvents(db, [{ app: 'a1', device: 1n, type: 'open', ts: T('2026-08-29T10:00:00Z') }, { app: 'a1', device: 2n, type: 'open', ts: T('2026-08-29T11:00:00Z') }]);
+    await prune({ db, reader, retentionDays: 90, now: () => NOW });
+    expect(dailyAggregates(db)).toEqual([{ app_id: 'a1', date: '2026-08-29', event_type: 'open', count: 2, unique_devices: 2 }]);
+    // Misconfigured ingest accepts a row for a pruned day: the good aggregate must not become "1".
+    insertEvents(db, [{ app: 'a1', device: 3n, type: 'open', ts: T('2026-08-29T12:00:00Z') }]);
+    const stats = await rollupDirty({ db, reader });
+    expect(stats.skippedDays).toBe(1);
+    expect(dailyAggregates(db)).toEqual([{ app_id: 'a1', date: '2026-08-29', event_type: 'open', count: 2, unique_devices: 2 }]);
+  });
+});
