@@ -13,9 +13,11 @@ import type { CoreApp, CoreDeps, CoreEnv, RouteModule } from './context.js';
 import { MAX_JSON_BODY_BYTES } from './limits.js';
 import { BEARER_SCHEME } from './openapi.js';
 import * as apiKeys from './routes/api-keys.js';
+import * as apps from './routes/apps.js';
 import * as auth from './routes/auth.js';
 import * as me from './routes/me.js';
 import * as signingKeys from './routes/signing-keys.js';
+import * as versions from './routes/versions.js';
 
 export type { CoreDeps } from './context.js';
 
@@ -33,6 +35,8 @@ const ROUTE_MODULES: RouteModule[] = [
   me.register,
   apiKeys.register,
   signingKeys.register,
+  apps.register,
+  versions.register,
 ];
 
 /** Builds the core API: every route over the given databases. Tests drive it with `app.request()`. */

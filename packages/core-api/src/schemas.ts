@@ -44,3 +44,95 @@ export const DisplayNameSchema = z
 
 /** An ISO-8601 timestamp. */
 export const TimestampSchema = z.iso.datetime({ offset: true });
+
+/** Fixed list of catalog categories. */
+export const CATEGORIES = [
+  'communication',
+  'education',
+  'entertainment',
+  'finance',
+  'games',
+  'health',
+  'lifestyle',
+  'music',
+  'news',
+  'photography',
+  'productivity',
+  'social',
+  'tools',
+  'travel',
+  'utilities',
+  'other',
+] as const;
+export const CategorySchema = z.enum(CATEGORIES).openapi({ description: 'one of a fixed list' });
+
+/** Longest package_id, and longest dot-separated segment of it. */
+export const MAX_PACKAGE_ID_CHARS = 255;
+const MAX_PACKAGE_SEGMENT_CHARS = 63;
+
+/** A reverse-domain package name: at least two lower-case segments, each starting with a letter. */
+export const PackageIdSchema = z
+  .string()
+  .max(MAX_PACKAGE_ID_CHARS)
+  .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'must be a reverse-domain name like com.example.app (lower case)')
+  .refine((p) => p.split('.').every((s) => s.length <= MAX_PACKAGE_SEGMENT_CHARS), `each segment at most ${MAX_PACKAGE_SEGMENT_CHARS} characters`)
+  .openapi({ example: 'com.example.camera' });
+
+export const MAX_TAGS = 10;
+export const MAX_TAG_CHARS = 32;
+/** A tag: a short word or phrase, stored lower-cased. */
+export const TagSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .min(1)
+  .max(MAX_TAG_CHARS)
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N} _.+-]*$/u, 'letters, digits, spaces and _ . + - only, starting with a letter or digit');
+/** Tags: a JSON array of short strings, duplicates dropped. */
+export const TagsSchema = z
+  .array(TagSchema)
+  .max(MAX_TAGS)
+  .transform((tags) => [...new Set(tags)])
+  .openapi({ example: ['camera', 'photo'] });
+
+export const MAX_DESCRIPTION_CHARS = 4000;
+export const DescriptionSchema = z.string().max(MAX_DESCRIPTION_CHARS);
+
+export const AppStatusSchema = z.enum(['draft', 'published', 'suspended']);
+export const VersionStatusSchema = z.enum(['draft', 'review', 'approved', 'published', 'rejected']);
+
+export const VersionSchema = z
+  .object({
+    id: z.string(),
+    app_id: z.string(),
+    version_code: z.number().int(),
+    version_name: z.string(),
+    package_url: z.string(),
+    package_size: z.number().int(),
+    signature: z.string(),
+    permissions: z.array(z.string()),
+    min_mosis_version: z.string().nullable(),
+    release_notes: z.string().nullable(),
+    status: VersionStatusSchema,
+    review_notes: z.string().nullable(),
+    published_at: z.string().nullable(),
+    created_at: z.string(),
+  })
+  .openapi('Version');
+
+export const AppSchema = z
+  .object({
+    id: z.string(),
+    package_id: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    category: z.string().nullable(),
+    tags: z.array(z.string()),
+    status: AppStatusSchema,
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi('App');
+
+/** One app with its latest version (highest version_code, any status), null before the first. */
+export const AppDetailSchema = AppSchema.extend({ latest_version: VersionSchema.nullable() }).openapi('AppDetail');
