@@ -4,3 +4,4 @@ export * from './limits.js';
 export * from './store/partitions.js';
 export type * from './store/types.js';
 export { GroupCommitWriter } from './write/group-commit.js';
+export * from './jobs/index.js';

@@ -4,14 +4,19 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Command, CommandContext } from './command.js';
 import * as migrate from './commands/migrate.js';
+import * as prune from './commands/prune.js';
+import * as rollup from './commands/rollup.js';
+import * as stats from './commands/stats.js';
 
 /** Every subcommand, one module each under commands/. */
-export const COMMANDS: Record<string, Command> = { migrate };
+export const COMMANDS: Record<string, Command> = { migrate, rollup, prune, stats };
 
 /** Options any subcommand may take; each subcommand reads the ones it needs. */
 const OPTIONS = {
   db: { type: 'string' },
   to: { type: 'string' },
+  from: { type: 'string' },
+  'dry-run': { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -1,6 +1,7 @@
 import type { DB, Logger } from '@mosis/shared';
 import { statSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
+import { RAW_RETENTION_DAYS } from '../limits.js';
 import { dropPartition, listPartitions, partitionName, type PartitionKind } from '../store/partitions.js';
 import { addDays, dayStartMs, lastDayOfMonth } from './days.js';
 import { rollupDirty, runNow, type RollupStats, type WriteGate } from './rollup.js';
@@ -18,8 +19,8 @@ import type { SnapshotReader } from './snapshot-reader.js';
  *    owns checkpoints.
  */
 
-/** Default raw retention (the contract: 90 days). */
-export const DEFAULT_RETENTION_DAYS = 90;
+/** Default raw retention: the contract's 90 days, the same window ingest accepts events in. */
+export const DEFAULT_RETENTION_DAYS = RAW_RETENTION_DAYS;
 /** Rows deleted per transaction when trimming the boundary month: a few ms of writer time each. */
 export const TRIM_CHUNK_ROWS = 5_000;
 /** Pages handed back per incremental_vacuum step (4 KiB pages: 2 MiB). */
