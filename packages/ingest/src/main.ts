@@ -10,6 +10,7 @@ import {
 } from '@mosis/shared';
 import { createIngest, SERVICE_NAME } from './app.js';
 import { loadIngestConfig } from './config.js';
+import { loadJobsConfig, startScheduledJobs } from './jobs/index.js';
 
 /** Starts ingest: config, telemetry.db (migrated), the write path, the HTTP server, and shutdown on SIGTERM. */
 async function main(): Promise<void> {
@@ -22,8 +23,8 @@ async function main(): Promise<void> {
   }
 
   const ingest = createIngest({ config, telemetry, log });
-  // Scheduled jobs (rollup, retention) start here: they get `telemetry`, `log` and `ingest.writer`
-  // (writes through `ingest.writer.exclusive(fn)`), and add their stop step below, before telemetry.close().
+  // Rollup and retention on their schedules; their writes run between group commits.
+  const jobs = startScheduledJobs({ db: telemetry, dbPath: telemetry.name, config: loadJobsConfig(), log, exclusive: (fn) => ingest.writer.exclusive(fn) });
 
   const server = await startServer(ingest.app.fetch, config.INGEST_PORT, config.HOST);
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
@@ -32,6 +33,7 @@ async function main(): Promise<void> {
   // still queued, then close the database.
   onShutdown(log, [
     () => ingest.stopAccepting(),
+    () => jobs.stop(),
     () => server.close(),
     () => ingest.close(),
     () => telemetry.close(),

@@ -1,0 +1,76 @@
+import { createLogger, tempDir, type DB } from '@mosis/shared';
+import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { jobRuns, MAINTENANCE_LEASE, releaseLease, tryAcquireLease } from './job-state.js';
+import { startScheduledJobs, type ScheduledJobs } from './scheduler.js';
+import { dailyAggregates, groupByFromScratch, insertEvents, openMigratedTelemetry } from './testing.js';
+
+const dir = tempDir();
+afterAll(() => dir.cleanup());
+
+let db: DB;
+let path: string;
+let jobs: ScheduledJobs | undefined;
+let logs: string[];
+let n = 0;
+beforeEach(async () => {
+  path = `${dir.path}/s${n++}.db`;
+  db = await openMigratedTelemetry(path);
+  logs = [];
+});
+afterEach(async () => {
+  await jobs?.stop();
+  jobs = undefined;
+  db.close();
+});
+
+const start = (rollup: string) =>
+  (jobs = startScheduledJobs({
+    db,
+    dbPath: path,
+    config: { ROLLUP_SCHEDULE: rollup, PRUNE_SCHEDULE: '0 0 1 1 *', RETENTION_DAYS: 90, LITESTREAM: false },
+    log: createLogger('test', 'debug', (l) => logs.push(l)),
+  }));
+
+async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out; logs:\n${logs.join('\n')}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+describe('scheduled jobs', () => {
+  it('rolls up on its schedule and records the run', async () => {
+    start('* * * * * *');
+    const now = Date.now();
+    insertEvents(db, [
+      { app: 'a', device: 1n, type: 'open', ts: now },
+      { app: 'a', device: 2n, type: 'open', ts: now - 86_400_000 },
+    ]);
+    await until(() => dailyAggregates(db).length === 2);
+    expect(dailyAggregates(db)).toEqual(groupByFromScratch(db));
+    await until(() => jobRuns(db).some((r) => r.job === 'rollup' && r.ok === 1));
+  });
+
+  it('skips a tick while ops holds the maintenance lease, and runs once it is free', async () => {
+    expect(tryAcquireLease(db, MAINTENANCE_LEASE, 'ops-elsewhere', Date.now())).toBe(true);
+    start('0 0 1 1 *');
+    insertEvents(db, [{ app: 'a', device: 1n, type: 'open', ts: Date.now() }]);
+    await jobs!.run('rollup');
+    expect(dailyAggregates(db)).toEqual([]);
+    expect(logs.some((l) => l.includes('rollup skipped') && l.includes('ops-elsewhere'))).toBe(true);
+    releaseLease(db, MAINTENANCE_LEASE, 'ops-elsewhere');
+    await jobs!.run('rollup');
+    expect(dailyAggregates(db)).toHaveLength(1);
+  });
+
+  it('runs a prune on demand and stops promptly', async () => {
+    start('0 0 1 1 *');
+    await jobs!.run('prune');
+    expect(jobRuns(db).find((r) => r.job === 'prune')).toMatchObject({ ok: 1 });
+    const t0 = performance.now();
+    await jobs!.stop();
+    jobs = undefined;
+    expect(performance.now() - t0).toBeLessThan(1_000);
+  });
+});
