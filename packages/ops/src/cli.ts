@@ -5,11 +5,14 @@ import { parseArgs } from 'node:util';
 import type { Command, CommandContext } from './command.js';
 import * as migrate from './commands/migrate.js';
 import * as prune from './commands/prune.js';
+import * as replicate from './commands/replicate.js';
+import * as restoreDrill from './commands/restore-drill.js';
+import * as restore from './commands/restore.js';
 import * as rollup from './commands/rollup.js';
 import * as stats from './commands/stats.js';
 
 /** Every subcommand, one module each under commands/. */
-export const COMMANDS: Record<string, Command> = { migrate, rollup, prune, stats };
+export const COMMANDS: Record<string, Command> = { migrate, replicate, restore, 'restore-drill': restoreDrill, rollup, prune, stats };
 
 /** Options any subcommand may take; each subcommand reads the ones it needs. */
 const OPTIONS = {
@@ -17,6 +20,8 @@ const OPTIONS = {
   to: { type: 'string' },
   from: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  config: { type: 'string' },
+  'max-lag': { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

@@ -7,13 +7,23 @@ export const SERVICES = {
   ingest: fileURLToPath(new URL('../../ingest/dist/main.js', import.meta.url)),
 } as const;
 
+/** The launcher's own built entry point (from `src/` and `dist/` alike): what Litestream's -exec runs. */
+export const LAUNCHER = fileURLToPath(new URL('../dist/launcher.js', import.meta.url));
+
 /** How long the launcher waits for its children after forwarding a signal before it kills them. */
 export const CHILD_STOP_TIMEOUT_MS = 8_000;
+/** How often the launcher checks, under Litestream, that Litestream (its parent) is still there. */
+export const PARENT_CHECK_INTERVAL_MS = 1_000;
 
 /**
  * Runs both services as child processes sharing this process's environment and stdio. A signal
  * (SIGTERM, SIGINT) is forwarded to both; if either exits on its own, the other is stopped too and the
  * launcher exits non-zero, so a supervisor (Docker, Litestream's -exec) sees the failure.
+ *
+ * Under Litestream (`LITESTREAM=true`, set by `ops replicate` and the image) the launcher is the child of
+ * `litestream replicate -exec`, which forwards SIGTERM/SIGINT to it, waits for it to exit, then syncs a
+ * last time. Should Litestream die, the services would go on writing with checkpoints switched off and
+ * nothing replicated: the launcher then stops them and exits non-zero so that the container restarts.
  */
 export function launch(): void {
   const children = new Map<string, ChildProcess>();
@@ -47,6 +57,16 @@ export function launch(): void {
   }
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => stopAll(signal));
+
+  if (/^(true|1|yes)$/i.test(process.env.LITESTREAM ?? '')) {
+    const parent = process.ppid;
+    setInterval(() => {
+      if (stopping || process.ppid === parent) return;
+      console.error(`launcher: Litestream (pid ${parent}) is gone; stopping the services`);
+      exitCode = 1;
+      stopAll('SIGTERM');
+    }, PARENT_CHECK_INTERVAL_MS).unref();
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) launch();

@@ -1,0 +1,50 @@
+import { DATABASES } from '@mosis/shared';
+import { spawn } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
+import type { CommandContext } from '../command.js';
+import { LAUNCHER } from '../launcher.js';
+import { replication, restoreIfMissing } from '../litestream.js';
+import { databaseNames } from './restore.js';
+
+export const usage = `replicate [--config PATH]
+    run both services under Litestream (litestream replicate -exec launcher), replicating to
+    BACKUP_DIR (default DATA_DIR/backups); a missing database is first restored from its replica.
+    Ctrl-C or SIGTERM stops the services, then Litestream syncs one last time and exits`;
+
+/** Signals passed on to Litestream, which passes them on to the launcher and waits for it. */
+const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
+
+/** `ops replicate` (`npm run start:replicated`): the container's start-up, on a laptop. */
+export async function run(ctx: CommandContext): Promise<number> {
+  const r = replication(ctx.config.DATA_DIR, ctx.values.config as string | undefined);
+  mkdirSync(r.dataDir, { recursive: true });
+  mkdirSync(r.backupDir, { recursive: true });
+  for (const name of databaseNames()) {
+    const outcome = await restoreIfMissing(r, name);
+    if (outcome !== 'present') ctx.out(`${DATABASES[name].file}: ${outcome === 'restored' ? 'restored from its replica' : 'new (no replica yet)'}`);
+  }
+  ctx.out(`replicating ${r.dataDir} to ${r.backupDir} (config ${r.configPath})`);
+
+  // Litestream splits -exec like a shell would: quote both paths.
+  const exec = [process.execPath, LAUNCHER].map(shellQuote).join(' ');
+  const child = spawn(r.binary, ['replicate', '-config', r.configPath, '-exec', exec], {
+    // LITESTREAM=true: the services leave checkpoints to Litestream (see packages/shared/src/db.ts).
+    env: { ...r.env, LITESTREAM: 'true' },
+    stdio: 'inherit',
+  });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  for (const signal of FORWARDED_SIGNALS) process.on(signal, forward);
+  try {
+    return await new Promise<number>((resolve, reject) => {
+      child.on('error', (err) => reject(new Error(`run ${r.binary}: ${err.message}`, { cause: err })));
+      child.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+    });
+  } finally {
+    for (const signal of FORWARDED_SIGNALS) process.off(signal, forward);
+  }
+}
+
+/** Single-quotes a word for a POSIX-like word splitter. */
+export function shellQuote(word: string): string {
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}

@@ -1,0 +1,171 @@
+import { databasePath, type DatabaseName } from '@mosis/shared';
+import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository's `litestream.yml` (three levels above both `src/` and `dist/` of this package). */
+export const DEFAULT_LITESTREAM_CONFIG = fileURLToPath(new URL('../../../litestream.yml', import.meta.url));
+
+/** Where replicas go when BACKUP_DIR is unset: beside the databases, for a laptop. The image sets /backups. */
+export const DEFAULT_BACKUP_SUBDIR = 'backups';
+
+/**
+ * Path of the Litestream binary: `LITESTREAM_BIN` if set, else the one the npm package
+ * `@flydotio/litestream` installed for this platform, else `litestream` from PATH (the image's copy).
+ * The package's own `litestream` bin is a Node wrapper that neither forwards signals nor exit codes,
+ * so the real binary is run directly.
+ */
+export function litestreamBinary(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.LITESTREAM_BIN) return env.LITESTREAM_BIN;
+  try {
+    const require = createRequire(import.meta.url);
+    const wrapper = require.resolve('@flydotio/litestream/package.json');
+    // The platform package is a dependency of the wrapper, so resolve it from there (pnpm's layout).
+    const platformPkg = createRequire(wrapper).resolve(`@flydotio/litestream-${process.platform}-${process.arch}/package.json`);
+    const binary = join(dirname(platformPkg), 'litestream');
+    if (existsSync(binary)) return binary;
+  } catch {
+    // Not installed for this platform (the runtime image ships the binary on PATH instead).
+  }
+  return 'litestream';
+}
+
+/** Everything needed to run Litestream against this deployment's databases and replicas. */
+export interface Replication {
+  binary: string;
+  /** Absolute path of the litestream.yml in use. */
+  configPath: string;
+  dataDir: string;
+  backupDir: string;
+  /** The environment Litestream runs with: DATA_DIR and BACKUP_DIR set, absolute, for ${VAR} expansion. */
+  env: NodeJS.ProcessEnv;
+}
+
+/**
+ * Resolves the config file (`--config`, else `LITESTREAM_CONFIG`, else the repository's) and the two
+ * directories. DATA_DIR comes validated from the shared config; BACKUP_DIR defaults to DATA_DIR/backups.
+ */
+export function replication(dataDir: string, configOption?: string, env: NodeJS.ProcessEnv = process.env): Replication {
+  const configPath = resolve(configOption || env.LITESTREAM_CONFIG || DEFAULT_LITESTREAM_CONFIG);
+  if (!existsSync(configPath)) throw new Error(`litestream config not found: ${configPath}`);
+  const data = resolve(dataDir);
+  const backupDir = resolve(env.BACKUP_DIR || join(data, DEFAULT_BACKUP_SUBDIR));
+  return {
+    binary: litestreamBinary(env),
+    configPath,
+    dataDir: data,
+    backupDir,
+    env: { ...env, DATA_DIR: data, BACKUP_DIR: backupDir },
+  };
+}
+
+/** The path Litestream knows a database by: its path in litestream.yml after expansion. */
+export function livePath(r: Replication, name: DatabaseName): string {
+  return databasePath(r.dataDir, name);
+}
+
+export interface LitestreamResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs one Litestream subcommand with `-config` and collects its output. */
+export function runLitestream(r: Replication, command: string, args: string[]): Promise<LitestreamResult> {
+  return new Promise((done, fail) => {
+    const child = spawn(r.binary, [command, '-config', r.configPath, ...args], { env: r.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', (err) => fail(new Error(`run ${r.binary} ${command}: ${err.message}`, { cause: err })));
+    child.on('close', (code, signal) => done({ code: code ?? (signal ? 128 : 1), stdout, stderr }));
+  });
+}
+
+/** Last meaningful line of Litestream's log output, for error messages. */
+export function lastLine(res: LitestreamResult): string {
+  const lines = `${res.stdout}\n${res.stderr}`.trim().split('\n').filter(Boolean);
+  return lines.at(-1) ?? `exit code ${res.code}`;
+}
+
+/** Restores one database from its newest replica to `output`, which must not exist yet. */
+export async function restoreTo(r: Replication, name: DatabaseName, output: string): Promise<void> {
+  const res = await runLitestream(r, 'restore', ['-o', output, livePath(r, name)]);
+  if (res.code !== 0) throw new Error(`restore ${name}: ${lastLine(res)}`);
+  removeRestoreLeftovers(output);
+}
+
+/**
+ * Litestream restores into `<output>.tmp`, checkpoints it and renames it, but leaves that temporary
+ * file's empty -wal and -shm behind: remove them so that only the database remains.
+ */
+function removeRestoreLeftovers(output: string): void {
+  for (const suffix of ['.tmp-wal', '.tmp-shm']) rmSync(output + suffix, { force: true });
+}
+
+/**
+ * Start-up restore: when a database file is missing, restore it from its replica if there is one
+ * (`-if-db-not-exists -if-replica-exists`). Leftovers of a deleted database (its -wal, -shm and
+ * Litestream's shadow directory) go first: SQLite would replay an old WAL into the restored file.
+ * Returns what happened for each database.
+ */
+export async function restoreIfMissing(r: Replication, name: DatabaseName): Promise<'present' | 'restored' | 'no replica'> {
+  const path = livePath(r, name);
+  if (existsSync(path)) return 'present';
+  for (const leftover of [`${path}-wal`, `${path}-shm`, join(dirname(path), `.${name}.db-litestream`)]) {
+    rmSync(leftover, { recursive: true, force: true });
+  }
+  const res = await runLitestream(r, 'restore', ['-if-db-not-exists', '-if-replica-exists', path]);
+  if (res.code !== 0) throw new Error(`restore ${name}: ${lastLine(res)}`);
+  removeRestoreLeftovers(path);
+  return existsSync(path) ? 'restored' : 'no replica';
+}
+
+/** One generation of a replica as `litestream generations` lists it. */
+export interface Generation {
+  replica: string;
+  generation: string;
+  /** How far the replica is behind the live database's last change, in ms (negative: ahead). */
+  lagMs: number;
+  start: Date;
+  end: Date;
+}
+
+/** Lists a database's replica generations; the current one is the one with the latest `end`. */
+export async function generations(r: Replication, name: DatabaseName): Promise<Generation[]> {
+  const res = await runLitestream(r, 'generations', [livePath(r, name)]);
+  if (res.code !== 0) throw new Error(`generations ${name}: ${lastLine(res)}`);
+  return parseGenerations(res.stdout);
+}
+
+/** Parses the table `litestream generations` prints: `name generation lag start end`. */
+export function parseGenerations(text: string): Generation[] {
+  return text
+    .trim()
+    .split('\n')
+    .slice(1)
+    .map((line) => line.trim().split(/\s+/))
+    .filter((cols) => cols.length === 5)
+    .map(([replica, generation, lag, start, end]) => ({
+      replica: replica!,
+      generation: generation!,
+      lagMs: parseGoDuration(lag!),
+      start: new Date(start!),
+      end: new Date(end!),
+    }));
+}
+
+const GO_DURATION_UNITS_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
+
+/** Parses a Go duration string (`-18ms`, `1m2.5s`, `3h0m0s`) into milliseconds. */
+export function parseGoDuration(text: string): number {
+  const sign = text.startsWith('-') ? -1 : 1;
+  const body = text.replace(/^[-+]/, '');
+  if (body === '0') return 0;
+  const parts = [...body.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)];
+  if (parts.length === 0 || parts.map((p) => p[0]).join('') !== body) throw new Error(`not a duration: ${text}`);
+  return sign * parts.reduce((ms, [, n, unit]) => ms + Number(n) * GO_DURATION_UNITS_MS[unit!]!, 0);
+}

@@ -1,0 +1,150 @@
+import { openDatabase, tempDir } from '@mosis/shared';
+import { rmSync } from 'node:fs';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { runCli } from './cli.js';
+import { checkDatabase } from './database-check.js';
+import {
+  childPids,
+  commandLine,
+  createKey,
+  deploymentEnv,
+  environOf,
+  eventually,
+  killTree,
+  postJson,
+  register,
+  startReplicated,
+  stop,
+  type Deployment,
+} from './testing.js';
+
+// `ops replicate` (npm run start:replicated) with the real Litestream binary, against the built services.
+const dir = tempDir('mosis-replicate-');
+let env: NodeJS.ProcessEnv;
+let running: Deployment | undefined;
+
+afterEach(() => {
+  killTree(running?.proc.child.pid);
+  running = undefined;
+});
+afterAll(() => dir.cleanup());
+
+/** Runs an ops command in-process against this test's deployment. */
+async function ops(...argv: string[]) {
+  const saved = { ...process.env };
+  Object.assign(process.env, env);
+  const out: string[] = [];
+  try {
+    const code = await runCli(argv, (l) => out.push(l), (l) => out.push(l));
+    return { code, out: out.join('\n') };
+  } finally {
+    process.env = saved;
+  }
+}
+
+/** The process tree `ops replicate` → litestream → launcher → two services. */
+function tree(d: Deployment) {
+  const [litestream] = childPids(d.proc.child.pid!);
+  const [launcher] = childPids(litestream!);
+  return { litestream: litestream!, launcher: launcher!, services: childPids(launcher!) };
+}
+
+function apiKeys(path: string): number {
+  return checkDatabase(path).rows.api_keys!;
+}
+
+const DEV = 'dev@example.com';
+const PASSWORD = 'correct horse battery staple';
+let token: string;
+
+describe('ops replicate', () => {
+  it('runs both services under litestream replicate -exec; on SIGTERM Litestream syncs every committed write last', async () => {
+    env = await deploymentEnv(dir.path);
+    running = await startReplicated(env);
+    const { litestream, launcher, services } = tree(running);
+    expect(commandLine(litestream)).toMatch(/litestream replicate -config \S+litestream\.yml -exec/);
+    expect(commandLine(launcher)).toContain('launcher.js');
+    expect(services).toHaveLength(2);
+    // The services leave checkpoints to Litestream.
+    for (const pid of services) expect(environOf(pid, 'LITESTREAM')).toBe('true');
+
+    // Writes committed just before the signal, well inside Litestream's 1 s sync interval.
+    token = await register(running.core, DEV);
+    await Promise.all(Array.from({ length: 20 }, (_, i) => createKey(running!.core, token, `key ${i}`)));
+    const t0 = Date.now();
+    const code = await stop(running);
+    expect(code, running.proc.output()).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    const log = running.proc.output();
+    expect(log).toContain('sending signal to exec process');
+    expect(log.match(/"msg":"stopped"/g)).toHaveLength(2);
+    expect(log).toContain('litestream shut down');
+
+    const restored = await ops('restore', '--to', `${dir.path}/restored1`);
+    expect(restored.code, restored.out).toBe(0);
+    expect(restored.out).toMatch(/portal\.db: integrity_check ok/);
+    expect(restored.out).toMatch(/telemetry\.db: integrity_check ok/);
+    expect(apiKeys(`${dir.path}/restored1/portal.db`)).toBe(20);
+  });
+
+  it('SIGTERM to the launcher stops both services, and Litestream still syncs before it exits 0', async () => {
+    running = await startReplicated(env);
+    await Promise.all(Array.from({ length: 10 }, (_, i) => createKey(running!.core, token, `late key ${i}`)));
+    const code = await stop(running, tree(running).launcher);
+    expect(code, running.proc.output()).toBe(0);
+    expect(running.proc.output()).toContain('subprocess exited, litestream shutting down');
+
+    const restored = await ops('restore', '--to', `${dir.path}/restored2`);
+    expect(restored.code, restored.out).toBe(0);
+    expect(apiKeys(`${dir.path}/restored2/portal.db`)).toBe(30);
+  });
+
+  it('restores a missing database from its replica at start-up', async () => {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${env.DATA_DIR}/portal.db${suffix}`, { force: true });
+    running = await startReplicated(env);
+    expect(running.proc.output()).toContain('portal.db: restored from its replica');
+    const login = await postJson(`${running.core}/v1/auth/login`, { email: DEV, password: PASSWORD });
+    expect(login.status).toBe(200);
+    expect(await stop(running)).toBe(0);
+  });
+
+  it('stops the services when Litestream dies, instead of running unreplicated', async () => {
+    running = await startReplicated(env);
+    const { litestream, services } = tree(running);
+    process.kill(litestream, 'SIGKILL');
+    await eventually('both services to exit', () => services.every((pid) => !alive(pid)));
+    expect(running.proc.output()).toContain('Litestream (pid');
+    expect((await running.proc.exited).code).not.toBe(0);
+  });
+
+  it('restore refuses a directory that already holds the databases, and needs --to', async () => {
+    expect((await ops('restore')).code).toBe(2);
+    const again = await ops('restore', '--to', `${dir.path}/restored1`);
+    expect(again.code).toBe(1);
+    expect(again.out).toContain('already in');
+  });
+
+  it('restore-drill passes on healthy replicas and says what a restore would lose when they fall behind', async () => {
+    const healthy = await ops('restore-drill');
+    expect(healthy.code, healthy.out).toBe(0);
+    expect(healthy.out).toMatch(/portal\.db: integrity_check ok[\s\S]*lag [\d.]+ s[\s\S]*would lose: nothing/);
+
+    // A write Litestream never saw (it is not running): the replica now lags the live database.
+    const live = openDatabase(`${env.DATA_DIR}/portal.db`);
+    live.exec('CREATE TABLE drill_probe (x); INSERT INTO drill_probe VALUES (1), (2), (3);');
+    live.close();
+    const behind = await ops('restore-drill', '--max-lag', '0');
+    expect(behind.code, behind.out).toBe(1);
+    expect(behind.out).toContain('would lose: 3 rows of drill_probe');
+    expect(behind.out).toContain('drill FAILED');
+  });
+});
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

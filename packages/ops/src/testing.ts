@@ -1,0 +1,141 @@
+import { freePort, spawnNode, waitForHttp, type ChildHandle } from '@mosis/shared';
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** Test helpers for the ops package's process tests: they run the built dist/ (npm test builds first). */
+
+export const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+export const ENTRYPOINT = fileURLToPath(new URL('../../../docker/entrypoint.sh', import.meta.url));
+
+/** Generous: two services start, migrate and Litestream snapshots, on a loaded two-core machine. */
+export const START_TIMEOUT_MS = 45_000;
+
+/** A deployment under test: its directories, ports and the process running it. */
+export interface Deployment {
+  proc: ChildHandle;
+  core: string;
+  ingest: string;
+  env: NodeJS.ProcessEnv;
+}
+
+/** Environment of a deployment in `root`: data, backups and two free loopback ports. */
+export async function deploymentEnv(root: string, extra: NodeJS.ProcessEnv = {}): Promise<NodeJS.ProcessEnv> {
+  return {
+    DATA_DIR: `${root}/data`,
+    BACKUP_DIR: `${root}/backups`,
+    CORE_PORT: String(await freePort()),
+    INGEST_PORT: String(await freePort()),
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'info',
+    ...extra,
+  };
+}
+
+/** Runs `ops replicate` (what `npm run start:replicated` runs) and waits until both services answer. */
+export async function startReplicated(env: NodeJS.ProcessEnv): Promise<Deployment> {
+  return started(spawnNode(CLI, ['replicate'], env), env);
+}
+
+/** Waits for both services of a started process; kills it and fails with its output if they never answer. */
+export async function started(proc: ChildHandle, env: NodeJS.ProcessEnv): Promise<Deployment> {
+  const core = `http://127.0.0.1:${env.CORE_PORT}`;
+  const ingest = `http://127.0.0.1:${env.INGEST_PORT}`;
+  try {
+    await Promise.race([
+      Promise.all([waitForHttp(`${core}/readyz`, START_TIMEOUT_MS), waitForHttp(`${ingest}/readyz`, START_TIMEOUT_MS)]),
+      proc.exited.then(({ code, signal }) => {
+        throw new Error(`exited early with ${signal ?? code}`);
+      }),
+    ]);
+  } catch (err) {
+    proc.child.kill('SIGKILL');
+    throw new Error(`${(err as Error).message}\n${proc.output()}`);
+  }
+  return { proc, core, ingest, env };
+}
+
+/** Sends `signal` to `pid` and waits for the deployment's own process to exit; returns its exit code. */
+export async function stop(d: Deployment, pid = d.proc.child.pid!, signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
+  process.kill(pid, signal);
+  const { code } = await d.proc.exited;
+  return code;
+}
+
+/** Direct children of a process (Linux `ps`). */
+export function childPids(pid: number): number[] {
+  try {
+    return execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+      .split('\n')
+      .map((l) => Number(l.trim()))
+      .filter((n) => n > 0);
+  } catch {
+    return []; // ps exits 1 when there are none
+  }
+}
+
+/** SIGKILLs a process and all its descendants (deepest first), for cleanup after a failed test. */
+export function killTree(pid: number | undefined): void {
+  if (!pid) return;
+  for (const child of childPids(pid)) killTree(child);
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
+}
+
+/** The command line of a process. */
+export function commandLine(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+}
+
+/** One variable of a running process's environment. */
+export function environOf(pid: number, name: string): string | undefined {
+  const entry = readFileSync(`/proc/${pid}/environ`, 'utf8')
+    .split('\0')
+    .find((e) => e.startsWith(`${name}=`));
+  return entry?.slice(name.length + 1);
+}
+
+/** Polls `check` until it returns true or `timeoutMs` passes. */
+export async function eventually(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+/** POSTs JSON and returns status and parsed body. */
+export async function postJson(url: string, body: unknown, token?: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** GETs JSON with an optional bearer token. */
+export async function getJson(url: string, token?: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(url, { headers: token ? { authorization: `Bearer ${token}` } : {} });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined };
+}
+
+/** Creates an API key (one portal write, audited); returns its id. */
+export async function createKey(core: string, token: string, name: string): Promise<string> {
+  const res = await postJson(`${core}/v1/api-keys`, { name, permissions: ['apps:read'] }, token);
+  if (res.status !== 201) throw new Error(`create key ${name}: ${res.status} ${JSON.stringify(res.body)}`);
+  return (res.body.id ?? res.body.api_key?.id) as string;
+}
+
+/** Registers a developer; returns the session token. */
+export async function register(core: string, email: string): Promise<string> {
+  const res = await postJson(`${core}/v1/auth/register`, { email, name: email.split('@')[0], password: 'correct horse battery staple' });
+  if (res.status !== 201) throw new Error(`register ${email}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.token as string;
+}
