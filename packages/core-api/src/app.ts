@@ -12,6 +12,7 @@ import { clientInfo } from './client.js';
 import type { CoreApp, CoreDeps, CoreEnv, RouteModule } from './context.js';
 import { MAX_JSON_BODY_BYTES } from './limits.js';
 import { BEARER_SCHEME } from './openapi.js';
+import * as analytics from './routes/analytics.js';
 import * as apiKeys from './routes/api-keys.js';
 import * as apps from './routes/apps.js';
 import * as auth from './routes/auth.js';
@@ -37,6 +38,7 @@ const ROUTE_MODULES: RouteModule[] = [
   signingKeys.register,
   apps.register,
   versions.register,
+  analytics.register,
 ];
 
 /** Builds the core API: every route over the given databases. Tests drive it with `app.request()`. */
