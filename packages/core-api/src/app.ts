@@ -12,10 +12,13 @@ import { clientInfo } from './client.js';
 import type { CoreApp, CoreDeps, CoreEnv, RouteModule } from './context.js';
 import { MAX_JSON_BODY_BYTES } from './limits.js';
 import { BEARER_SCHEME } from './openapi.js';
+import * as admin from './routes/admin.js';
 import * as analytics from './routes/analytics.js';
 import * as apiKeys from './routes/api-keys.js';
 import * as apps from './routes/apps.js';
+import * as auditLogs from './routes/audit-logs.js';
 import * as auth from './routes/auth.js';
+import * as catalog from './routes/catalog.js';
 import * as me from './routes/me.js';
 import * as signingKeys from './routes/signing-keys.js';
 import * as versions from './routes/versions.js';
@@ -39,6 +42,9 @@ const ROUTE_MODULES: RouteModule[] = [
   apps.register,
   versions.register,
   analytics.register,
+  catalog.register,
+  auditLogs.register,
+  admin.register,
 ];
 
 /** Builds the core API: every route over the given databases. Tests drive it with `app.request()`. */
