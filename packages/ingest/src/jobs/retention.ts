@@ -3,7 +3,7 @@ import { statSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { RAW_RETENTION_DAYS } from '../limits.js';
 import { dropPartition, listPartitions, partitionName, type PartitionKind } from '../store/partitions.js';
-import { addDays, dayStartMs, lastDayOfMonth } from './days.js';
+import { addDays, DAY_MS, dayStartMs, lastDayOfMonth } from './days.js';
 import { rollupDirty, runNow, type RollupStats, type WriteGate } from './rollup.js';
 import type { SnapshotReader } from './snapshot-reader.js';
 
@@ -132,15 +132,18 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
   return result;
 }
 
-/** Deletes rows before the cutoff from one partition, app by app (the index is on app_id, timestamp). */
+/** Deletes rows before the cutoff from one partition, app by app (every partition index starts with app_id). */
 async function trimPartition(db: DB, kind: PartitionKind, month: string, cutoffMs: number, cutoffDay: string, opts: PruneOptions, gate: WriteGate): Promise<number> {
   const name = partitionName(kind, month);
   const chunk = opts.trimChunkRows ?? TRIM_CHUNK_ROWS;
   const apps = (db.prepare('SELECT id FROM dim_apps ORDER BY id').all() as { id: number }[]).map((a) => a.id);
-  const del = db.prepare(`DELETE FROM ${name} WHERE id IN (SELECT id FROM ${name} WHERE app_id = ? AND timestamp < ? LIMIT ?)`);
+  // The day-number condition lets an (app_id, timestamp / 86400000) index serve it, the other an (app_id, timestamp) one.
+  const del = db.prepare(
+    `DELETE FROM ${name} WHERE id IN (SELECT id FROM ${name} WHERE app_id = ? AND timestamp / ${DAY_MS} < ? AND timestamp < ? LIMIT ?)`,
+  );
   const deleteChunk = db.transaction((app: number) => {
     assertRolledUp(db, kind, cutoffDay);
-    return del.run(app, cutoffMs, chunk).changes;
+    return del.run(app, cutoffMs / DAY_MS, cutoffMs, chunk).changes;
   });
   let total = 0;
   for (const app of apps) {

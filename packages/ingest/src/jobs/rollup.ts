@@ -127,10 +127,17 @@ async function runUnits(opts: RollupOptions, units: Unit[]): Promise<RollupStats
   return stats;
 }
 
+/**
+ * An app's rows of a range of days. Both forms of the range are given so that either index of an events
+ * partition serves it: (app_id, timestamp / 86400000), or (app_id, timestamp) in partitions created before.
+ */
+const DAY_RANGE = `app_id = ? AND timestamp / ${DAY_MS} BETWEEN ? AND ? AND timestamp >= ? AND timestamp < ?`;
+
 /** The snapshot of one unit: marks, watermark, then the kind's aggregate queries (null when the partition is gone). */
 function unitQueries(u: Unit): SnapshotQuery[] {
   const part = partitionName(u.kind, u.fromDay.slice(0, 7));
   const range = [u.dimApp, dayStartMs(u.fromDay), dayStartMs(u.toDay) + DAY_MS];
+  const dayRange = [u.dimApp, dayStartMs(u.fromDay) / DAY_MS, dayStartMs(u.toDay) / DAY_MS, ...range.slice(1)];
   const common: SnapshotQuery[] = [
     { sql: 'SELECT day, gen FROM rollup_dirty WHERE kind = ? AND app_id = ? AND day BETWEEN ? AND ?', params: [u.kind, u.dimApp, u.fromDay, u.toDay] },
     { sql: 'SELECT kept_from FROM retention_watermark WHERE kind = ?', params: [u.kind] },
@@ -143,9 +150,9 @@ function unitQueries(u: Unit): SnapshotQuery[] {
         // Group on the integer type id first, then name it: the join runs once per group, not per row.
         sql: `SELECT g.dn, t.name AS event_type, g.count, g.unique_devices
           FROM (SELECT timestamp / ${DAY_MS} AS dn, event_type, count(*) AS count, count(DISTINCT device_id) AS unique_devices
-                FROM ${part} WHERE app_id = ? AND timestamp >= ? AND timestamp < ? GROUP BY dn, event_type) g
+                FROM ${part} WHERE ${DAY_RANGE} GROUP BY dn, event_type) g
           JOIN dim_event_types t ON t.id = g.event_type`,
-        params: range,
+        params: dayRange,
       },
     ];
   }

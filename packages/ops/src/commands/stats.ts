@@ -64,7 +64,8 @@ function telemetryStats(db: DB, out: (line: string) => void): void {
       const table = `${m.kind === 'events' ? 'telemetry_events' : 'crash_reports'}_${m.day.slice(0, 7).replace('-', '_')}`;
       if (!has(table)) continue;
       const start = Date.parse(`${m.day}T00:00:00Z`);
-      waiting += (db.prepare(`SELECT count(*) AS n FROM ${table} WHERE app_id = ? AND timestamp >= ? AND timestamp < ?`).get(m.app_id, start, start + DAY_MS) as { n: number }).n;
+      const sql = `SELECT count(*) AS n FROM ${table} WHERE app_id = ? AND timestamp / ${DAY_MS} = ? AND timestamp >= ? AND timestamp < ?`;
+      waiting += (db.prepare(sql).get(m.app_id, start / DAY_MS, start, start + DAY_MS) as { n: number }).n;
     }
     out(`  waiting for rollup: ${marks.length} (app, day) marks, ${waiting} raw rows in those days`);
   }
