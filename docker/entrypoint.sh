@@ -1,0 +1,33 @@
+#!/bin/sh
+# Container start-up: restore each database that is missing from its replica, then run both services
+# under Litestream. Litestream becomes this process (exec), so `docker stop`'s SIGTERM reaches it: it
+# forwards the signal to the launcher, waits for both services to stop, syncs a last time and exits.
+#
+# Settings (the image sets them; tests point them at temporary directories):
+#   DATA_DIR (/data), BACKUP_DIR (/backups), LITESTREAM_CONFIG (/app/litestream.yml),
+#   LITESTREAM_BIN (litestream on PATH).
+set -eu
+
+APP_DIR=$(cd "$(dirname "$0")/.." && pwd)
+DATA_DIR=${DATA_DIR:-/data}
+BACKUP_DIR=${BACKUP_DIR:-/backups}
+CONFIG=${LITESTREAM_CONFIG:-$APP_DIR/litestream.yml}
+LITESTREAM_BIN=${LITESTREAM_BIN:-litestream}
+# The services leave WAL checkpoints to Litestream (packages/shared/src/db.ts).
+LITESTREAM=true
+export DATA_DIR BACKUP_DIR LITESTREAM
+
+mkdir -p "$DATA_DIR" "$BACKUP_DIR"
+for db in portal telemetry; do
+  path="$DATA_DIR/$db.db"
+  if [ ! -e "$path" ]; then
+    # Leftovers of a deleted database: SQLite would replay an old WAL into the restored file, and
+    # Litestream's shadow directory describes a database that is gone.
+    rm -rf "$path-wal" "$path-shm" "$DATA_DIR/.$db.db-litestream"
+    "$LITESTREAM_BIN" restore -config "$CONFIG" -if-db-not-exists -if-replica-exists "$path"
+    rm -f "$path.tmp-wal" "$path.tmp-shm"
+    if [ -e "$path" ]; then echo "entrypoint: $db.db restored from its replica"; else echo "entrypoint: $db.db is new"; fi
+  fi
+done
+
+exec "$LITESTREAM_BIN" replicate -config "$CONFIG" -exec "node '$APP_DIR/packages/ops/dist/launcher.js'"

@@ -1,0 +1,64 @@
+import { tempDir, type ChildHandle } from '@mosis/shared';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { litestreamBinary } from './litestream.js';
+import { createKey, deploymentEnv, ENTRYPOINT, killTree, postJson, register, started, stop, type Deployment } from './testing.js';
+
+// The image's start-up script, run here with the real Litestream binary and temporary volumes.
+const HEALTHCHECK = fileURLToPath(new URL('../../../docker/healthcheck.mjs', import.meta.url));
+const dir = tempDir('mosis-entrypoint-');
+let running: Deployment | undefined;
+afterEach(() => {
+  killTree(running?.proc.child.pid);
+  running = undefined;
+});
+afterAll(() => dir.cleanup());
+
+function spawnEntrypoint(env: NodeJS.ProcessEnv): ChildHandle {
+  const child = spawn('sh', [ENTRYPOINT], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => out, exited };
+}
+
+function healthcheck(env: NodeJS.ProcessEnv): number | null {
+  return spawnSync(process.execPath, [HEALTHCHECK], { env: { ...process.env, ...env } }).status;
+}
+
+describe('docker/entrypoint.sh', () => {
+  let env: NodeJS.ProcessEnv;
+  let token: string;
+
+  it('starts both services under Litestream on empty volumes; SIGTERM to it (PID 1 in the image) stops cleanly', async () => {
+    env = await deploymentEnv(dir.path, { LITESTREAM_BIN: litestreamBinary() });
+    running = await started(spawnEntrypoint(env), env);
+    expect(running.proc.output()).toContain('entrypoint: portal.db is new');
+    expect(healthcheck(env)).toBe(0);
+    token = await register(running.core, 'nas@example.com');
+    await createKey(running.core, token, 'before the restore');
+
+    expect(await stop(running), running.proc.output()).toBe(0);
+    expect(running.proc.output()).toContain('litestream shut down');
+    expect(healthcheck(env)).toBe(1);
+  });
+
+  it('restores both databases from the replicas when the data volume is lost, ignoring stale leftovers', async () => {
+    rmSync(env.DATA_DIR!, { recursive: true });
+    mkdirSync(env.DATA_DIR!);
+    writeFileSync(`${env.DATA_DIR}/portal.db-wal`, 'stale WAL of a database that is gone');
+    running = await started(spawnEntrypoint(env), env);
+    expect(running.proc.output()).toContain('entrypoint: portal.db restored from its replica');
+    expect(running.proc.output()).toContain('entrypoint: telemetry.db restored from its replica');
+    const login = await postJson(`${running.core}/v1/auth/login`, { email: 'nas@example.com', password: 'correct horse battery staple' });
+    expect(login.status).toBe(200);
+    const keys = await fetch(`${running.core}/v1/api-keys`, { headers: { authorization: `Bearer ${login.body.token}` } });
+    expect(JSON.stringify(await keys.json())).toContain('before the restore');
+    expect(await stop(running)).toBe(0);
+  });
+});
