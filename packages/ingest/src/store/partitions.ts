@@ -24,8 +24,15 @@ const PARTITION_DDL: Record<PartitionKind, string> = {
       mosis_version TEXT,
       event_data TEXT                   -- JSON object; NULL when empty
     );
-    CREATE UNIQUE INDEX {t}_event_id ON {t}(event_id) WHERE event_id IS NOT NULL;
-    CREATE INDEX {t}_app_time ON {t}(app_id, timestamp);`,
+    -- Idempotency key: a retry comes from the same device, so (device_id, event_id) names an event. Device
+    -- first keeps one request's rows on one or two index pages; keyed by event_id alone, every row of a
+    -- batch dirtied its own page in the last minute's index range (measured: 2.3x slower inserts).
+    CREATE UNIQUE INDEX {t}_device_event ON {t}(device_id, event_id) WHERE event_id IS NOT NULL;
+    -- Per app and UTC day number, what rollup and retention scan: within a day, entries append in rowid
+    -- order, so a commit touches one page per app instead of one per row (an (app_id, timestamp) index was
+    -- 2.4x slower under devices' minute-wide timestamp spread). Queries must name the expression exactly:
+    -- WHERE app_id = ? AND timestamp / 86400000 BETWEEN ? AND ?
+    CREATE INDEX {t}_app_day ON {t}(app_id, timestamp / 86400000);`,
   crashes: `
     CREATE TABLE {t} (
       id INTEGER PRIMARY KEY,

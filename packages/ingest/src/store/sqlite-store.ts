@@ -18,7 +18,7 @@ interface DayInfo {
 
 interface Partition {
   insert: Statement;
-  /** Finds a row by its idempotency id (event_id / crash_id). */
+  /** Finds a row by its idempotency key (device_id, event_id / crash_id). */
   hasId: Statement;
 }
 
@@ -97,7 +97,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const app = this.appId(r.appId, r.packageId);
       const info = this.dayInfo(r.timestamp);
       const part = this.partition('events', info.month);
-      if (r.eventId && this.inNeighbour('events', r.eventId, r.timestamp, info)) continue;
+      if (r.eventId && this.inNeighbour('events', r.deviceHash, r.eventId, r.timestamp, info)) continue;
       const res = part.insert.run(app, r.deviceHash, this.eventType(r.eventType), r.timestamp, r.eventId, r.mosisVersion, r.data);
       if (res.changes === 0) continue;
       stored++;
@@ -113,7 +113,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const app = this.appId(r.appId, r.packageId);
       const info = this.dayInfo(r.timestamp);
       const part = this.partition('crashes', info.month);
-      if (r.crashId && this.inNeighbour('crashes', r.crashId, r.timestamp, info)) continue;
+      if (r.crashId && this.inNeighbour('crashes', r.deviceHash, r.crashId, r.timestamp, info)) continue;
       const res = part.insert.run(
         app,
         r.deviceHash,
@@ -139,14 +139,14 @@ export class SqliteTelemetryStore implements TelemetryStore {
    * A retry's corrected timestamp can differ a little from the first attempt's (its sent_at changed), so
    * near a month boundary the same id may already sit in the neighbouring month's partition.
    */
-  private inNeighbour(kind: PartitionKind, id: Buffer, ts: number, info: DayInfo): boolean {
+  private inNeighbour(kind: PartitionKind, device: bigint, id: Buffer, ts: number, info: DayInfo): boolean {
     let month: string | undefined;
     if (ts - info.monthStart < MONTH_EDGE_DEDUP_MS) month = info.prevMonth;
     else if (info.nextMonthStart - ts <= MONTH_EDGE_DEDUP_MS) month = info.nextMonth;
     if (!month) return false;
     const name = partitionName(kind, month);
     if (!this.known.has(name)) return false;
-    return this.partition(kind, month).hasId.get(id) !== undefined;
+    return this.partition(kind, month).hasId.get(device, id) !== undefined;
   }
 
   private partition(kind: PartitionKind, month: string): Partition {
@@ -166,7 +166,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
                  message, stack_trace, context, mosis_version, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
         ),
-        hasId: this.db.prepare(`SELECT 1 FROM ${name} WHERE ${idColumn} = ?`).pluck(),
+        // Crash partitions are keyed by crash_id alone (low volume); device_id = ? is then just a filter.
+        hasId: this.db.prepare(`SELECT 1 FROM ${name} WHERE device_id = ? AND ${idColumn} = ?`).pluck(),
       };
       this.partitions.set(name, p);
     }
