@@ -9,6 +9,7 @@ import {
 } from '@mosis/shared';
 import { bodyLimit } from 'hono/body-limit';
 import { clientInfo } from './client.js';
+import { registerDocs } from './docs.js';
 import type { CoreApp, CoreDeps, CoreEnv, RouteModule } from './context.js';
 import { MAX_JSON_BODY_BYTES } from './limits.js';
 import { BEARER_SCHEME } from './openapi.js';
@@ -27,6 +28,11 @@ export type { CoreDeps } from './context.js';
 
 export const SERVICE_NAME = 'core-api';
 export const API_VERSION = '1.0.0';
+const API_INFO = {
+  title: 'Mosis portal core API',
+  version: API_VERSION,
+  description: 'Developer accounts, API keys, apps and versions, signing keys, catalog, analytics, audit.',
+};
 
 /**
  * Every route group, one module per file under routes/. A module exports `register(app, deps)` (see
@@ -54,9 +60,7 @@ export function createCoreApp(deps: CoreDeps): CoreApp {
   const app = createServiceApp<CoreEnv>(deps.log, metrics);
   mountOperationalRoutes(app, {
     metrics,
-    title: 'Mosis portal core API',
-    version: API_VERSION,
-    description: 'Developer accounts, API keys, apps and versions, signing keys, catalog, analytics, audit.',
+    ...API_INFO,
     ready: [
       { name: 'portal_db', ok: () => isWritable(deps.portal) },
       // Missing until ingest first starts; analytics then answer empty, which is not a reason to be unready.
@@ -84,5 +88,6 @@ export function createCoreApp(deps: CoreDeps): CoreApp {
   );
 
   for (const register of ROUTE_MODULES) register(app, deps);
+  registerDocs(app, API_INFO);
   return app;
 }

@@ -1,0 +1,64 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { escapeHtml, renderDocs } from './docs.js';
+import { createTestApp, type TestApp } from './test-app.js';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(() => t.close());
+
+/** Every method + path the app actually routes (Hono's `:id` turned into OpenAPI's `{id}`). */
+function routedOperations(): string[] {
+  const ops = t.app.routes
+    // Middleware is registered as ALL; /openapi.json is the document itself.
+    .filter((r) => r.method !== 'ALL' && r.path !== '/openapi.json')
+    .map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, '{$1}')}`);
+  return [...new Set(ops)].sort();
+}
+
+describe('/openapi.json', () => {
+  it('describes every route the app serves, with a bearer security scheme', async () => {
+    const res = await t.call('GET', '/openapi.json');
+    expect(res.status).toBe(200);
+    const doc = res.body;
+    const documented = Object.entries<Record<string, unknown>>(doc.paths).flatMap(([path, item]) => Object.keys(item).map((m) => `${m} ${path}`)).sort();
+    expect(routedOperations().length).toBeGreaterThan(25);
+    expect(documented).toEqual(expect.arrayContaining(routedOperations()));
+    expect(doc.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
+    for (const path of ['/v1/auth/register', '/v1/apps', '/v1/apps/{id}/versions/{code}/submit', '/v1/catalog/apps', '/v1/audit-logs', '/v1/admin/versions']) {
+      expect(doc.paths[path], path).toBeDefined();
+    }
+    expect(doc.paths['/v1/apps'].get.security).toEqual([{ bearer: [] }]);
+    expect(doc.paths['/v1/catalog/apps'].get.security).toBeUndefined();
+    expect(doc.paths['/v1/apps'].post.requestBody.content['application/json'].schema).toBeDefined();
+  });
+});
+
+describe('/docs', () => {
+  it('renders every operation with its method, path, parameters and schemas, self-contained', async () => {
+    const res = await t.call('GET', '/docs');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/text\/html/);
+    const html = res.text;
+    for (const op of routedOperations()) {
+      const [method, path] = op.split(' ') as [string, string];
+      expect(html, op).toContain(`<span class="method ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code>`);
+    }
+    expect(html).toContain('<code>package_id</code>');
+    expect(html).toContain('id="schema-App"');
+    expect(html).toContain('<code>limit</code>');
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/(src|href)="https?:/i);
+  });
+
+  it('escapes text from the document', () => {
+    const html = renderDocs({
+      info: { title: '<script>alert(1)</script>' },
+      paths: { '/x': { get: { summary: '<img onerror=x>', responses: { 200: { description: '"quoted"' } } } } },
+    });
+    expect(html).not.toContain('<script>alert');
+    expect(html).not.toContain('<img');
+    expect(html).toContain('&lt;img onerror=x&gt;');
+  });
+});
