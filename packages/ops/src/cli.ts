@@ -8,11 +8,12 @@ import * as prune from './commands/prune.js';
 import * as replicate from './commands/replicate.js';
 import * as restoreDrill from './commands/restore-drill.js';
 import * as restore from './commands/restore.js';
+import * as review from './commands/review.js';
 import * as rollup from './commands/rollup.js';
 import * as stats from './commands/stats.js';
 
 /** Every subcommand, one module each under commands/. */
-export const COMMANDS: Record<string, Command> = { migrate, replicate, restore, 'restore-drill': restoreDrill, rollup, prune, stats };
+export const COMMANDS: Record<string, Command> = { migrate, replicate, restore, 'restore-drill': restoreDrill, rollup, prune, stats, review };
 
 /** Options any subcommand may take; each subcommand reads the ones it needs. */
 const OPTIONS = {
@@ -22,6 +23,8 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' },
   config: { type: 'string' },
   'max-lag': { type: 'string' },
+  notes: { type: 'string' },
+  status: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 

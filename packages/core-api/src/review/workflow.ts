@@ -3,7 +3,15 @@ import type { AuditAction } from '../audit.js';
 import { appById, appByPackage, setAppStatus, type AppRow } from '../store/apps.js';
 import { insertAudit } from '../store/audit.js';
 import { nowIso } from '../store/prepare.js';
-import { latestPublishedVersion, transitionVersion, versionByCode, type VersionRow, type VersionStatus } from '../store/versions.js';
+import {
+  latestPublishedVersion,
+  transitionVersion,
+  versionByCode,
+  versionsInStatus,
+  type QueuedVersion,
+  type VersionRow,
+  type VersionStatus,
+} from '../store/versions.js';
 
 /**
  * The operator's side of version review, shared by `/v1/admin/...` and `ops review`:
@@ -29,6 +37,11 @@ const TRANSITIONS: Record<ReviewDecision, { from: VersionStatus[]; to: VersionSt
   reject: { from: ['review', 'approved'], to: 'rejected', action: 'version.rejected' },
   publish: { from: ['approved'], to: 'published', action: 'version.published' },
 };
+
+/** Versions in `status` (default: waiting for review) across all apps, oldest first. */
+export function reviewQueue(db: DB, status: VersionStatus = 'review', limit = 100): QueuedVersion[] {
+  return versionsInStatus(db, status, limit);
+}
 
 /** Finds an app by its id or its package_id (operators know the latter); 404 otherwise. */
 export function findApp(db: DB, ref: string): AppRow {
