@@ -22,9 +22,10 @@ export function normalizeFrame(line: string): string {
     .replace(/^\d+\s+(?=\S)/, '') // numbered frames: "3   libfoo.so ..."
     .replace(/^at\s+/, '')
     .replace(/\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b/gi, '<uuid>')
+    .replace(/\s*\+\s*(0x)?[0-9a-f]+\b/gi, '') // symbol offsets: "(abort+164)", "objc_msgSend + 32"
     .replace(/\b0x[0-9a-f]+\b/gi, '<addr>')
     .replace(/\bpc\s+[0-9a-f]+\b/gi, 'pc') // Android tombstones: "pc 000000000004a8c0"
-    .replace(/\+\s*(0x)?[0-9a-f]+\b/gi, '') // symbol offsets: "(abort+164)"
+    .replace(/~~[\w=-]+/g, '~~') // Android's random install directory
     .replace(/\b[0-9a-f]{8,}\b/gi, '<hex>'); // build ids, object ids, long offsets
   if (generated) {
     f = f
@@ -32,7 +33,7 @@ export function normalizeFrame(line: string): string {
       .replace(/\$(\d+)/g, '$') // Foo$$Lambda$123, lambda$run$0
       .replace(/\/<addr>/g, '');
   }
-  return f.replace(/\s+/g, ' ');
+  return f.replace(/\s+/g, ' ').trim();
 }
 
 /** The top frames of a stack trace, normalized. */

@@ -1,0 +1,192 @@
+import { randomUUID } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_EVENTS_BODY_BYTES } from '../limits.js';
+import { event, startTestIngest, type TestIngest } from '../testing.js';
+
+const APP = 'com.dev.app';
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+let t: TestIngest;
+beforeAll(async () => {
+  t = await startTestIngest({ apps: [{ packageId: APP }, { packageId: 'com.dev.suspended', status: 'suspended' }, { packageId: 'com.dev.draft', status: 'draft' }] });
+});
+afterAll(() => t.stop());
+
+const post = (body: unknown, opts?: Parameters<TestIngest['post']>[2]) => t.post('/v1/events', body, opts);
+
+describe('POST /v1/events', () => {
+  it('stores a valid batch and answers 202 with the counts', async () => {
+    const before = t.count();
+    const res = await post({ sent_at: new Date().toISOString(), events: [event(APP), event(APP), event('com.dev.draft')] });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toEqual({ accepted: 3, duplicates: 0, rejected: [] });
+    expect(t.count() - before).toBe(3);
+  });
+
+  it('rejects bad events one by one with a reason and stores the rest', async () => {
+    const before = t.count();
+    const now = Date.now();
+    const events = [
+      event(APP),
+      event('com.unknown.app'),
+      event('com.dev.suspended'),
+      event(APP, { event_type: 'has space' }),
+      event(APP, { event_type: 'x'.repeat(65) }),
+      event(APP, { device_id: undefined }),
+      event(APP, { device_id: '' }),
+      event(APP, { event_id: 'not-a-uuid' }),
+      event(APP, { timestamp: 'yesterday' }),
+      event(APP, { timestamp: new Date(now + DAY + HOUR).toISOString() }),
+      event(APP, { timestamp: new Date(now - 91 * DAY).toISOString() }),
+      event(APP, { data: { blob: 'x'.repeat(8 * 1024) } }),
+      event(APP, { data: [1, 2] }),
+      event(APP, { app: 42 }),
+      'not an object',
+      null,
+      event(APP),
+    ];
+    const res = await post({ events });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { accepted: number; duplicates: number; rejected: Array<{ index: number; reason: string; field?: string }> };
+    expect(body.accepted).toBe(2);
+    expect(body.duplicates).toBe(0);
+    expect(body.rejected.map((r) => [r.index, r.reason, r.field])).toEqual([
+      [1, 'unknown_app', undefined],
+      [2, 'app_suspended', undefined],
+      [3, 'invalid_event', 'event_type'],
+      [4, 'invalid_event', 'event_type'],
+      [5, 'invalid_event', 'device_id'],
+      [6, 'invalid_event', 'device_id'],
+      [7, 'invalid_event', 'event_id'],
+      [8, 'invalid_event', 'timestamp'],
+      [9, 'timestamp_out_of_window', 'timestamp'],
+      [10, 'timestamp_out_of_window', 'timestamp'],
+      [11, 'data_too_large', 'data'],
+      [12, 'invalid_event', 'data'],
+      [13, 'invalid_event', 'app'],
+      [14, 'invalid_event', undefined],
+      [15, 'invalid_event', undefined],
+    ]);
+    expect(t.count() - before).toBe(2);
+  });
+
+  it('accepts data of exactly 8 KiB and stores {} as NULL', async () => {
+    const pad = 8 * 1024 - JSON.stringify({ b: '' }).length;
+    const id1 = randomUUID();
+    const id2 = randomUUID();
+    const res = await post({ events: [event(APP, { event_id: id1, data: { b: 'x'.repeat(pad) } }), event(APP, { event_id: id2, data: {} })] });
+    expect(await res.json()).toMatchObject({ accepted: 2 });
+    const rows = t.telemetry
+      .prepare('SELECT length(event_data) AS n FROM telemetry_events WHERE event_id IN (?, ?) ORDER BY id')
+      .all(Buffer.from(id1.replaceAll('-', ''), 'hex'), Buffer.from(id2.replaceAll('-', ''), 'hex'));
+    expect(rows).toEqual([{ n: 8 * 1024 }, { n: null }]);
+  });
+
+  it('corrects timestamps by the device clock skew from sent_at', async () => {
+    // The device clock is 2 hours behind: its "now" is the server's now minus 2 h.
+    const skew = 2 * HOUR;
+    const deviceNow = Date.now() - skew;
+    const id = randomUUID();
+    const res = await post({ sent_at: new Date(deviceNow).toISOString(), events: [event(APP, { event_id: id, timestamp: new Date(deviceNow - 5_000).toISOString() })] });
+    expect(await res.json()).toMatchObject({ accepted: 1 });
+    const stored = t.telemetry.prepare("SELECT timestamp FROM telemetry_events WHERE event_id = ?").get(Buffer.from(id.replaceAll('-', ''), 'hex')) as { timestamp: string };
+    expect(Math.abs(Date.parse(stored.timestamp) - (Date.now() - 5_000))).toBeLessThan(2_000);
+  });
+
+  it('judges the window after correction: a fast device clock is not "in the future"', async () => {
+    const deviceNow = Date.now() + 3 * DAY;
+    const res = await post({ sent_at: new Date(deviceNow).toISOString(), events: [event(APP, { timestamp: new Date(deviceNow).toISOString() })] });
+    expect(await res.json()).toMatchObject({ accepted: 1, rejected: [] });
+    const far = await post({ sent_at: new Date().toISOString(), events: [event(APP, { timestamp: new Date(Date.now() + 3 * DAY).toISOString() })] });
+    expect(await far.json()).toMatchObject({ accepted: 0, rejected: [{ index: 0, reason: 'timestamp_out_of_window' }] });
+  });
+
+  it('stores a repeated event_id once, within a batch and across requests, and counts duplicates', async () => {
+    const e = event(APP);
+    const before = t.count();
+    const res = await post({ events: [e, e, event(APP)] });
+    expect(await res.json()).toEqual({ accepted: 2, duplicates: 1, rejected: [] });
+    // A retry with a later sent_at shifts the corrected timestamp a little: still the same event.
+    const retry = await post({ sent_at: new Date(Date.now() - 1_500).toISOString(), events: [e] });
+    expect(await retry.json()).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+    expect(t.count() - before).toBe(2);
+  });
+
+  it('stores events without event_id every time (no idempotency key)', async () => {
+    const e = event(APP, { event_id: undefined });
+    const res = await post({ events: [e, e] });
+    expect(await res.json()).toEqual({ accepted: 2, duplicates: 0, rejected: [] });
+  });
+
+  it('never writes the raw device id, and hashes one device the same way every time', async () => {
+    const raw = `raw-device-${randomUUID()}`;
+    await post({ events: [event(APP, { device_id: raw }), event(APP, { device_id: raw }), event(APP, { device_id: `${raw}-other` })] });
+    const hashes = t.telemetry.prepare('SELECT DISTINCT device_id FROM telemetry_events ORDER BY id DESC LIMIT 2').all();
+    expect(hashes).toHaveLength(2);
+    const dump = t.telemetry.prepare("SELECT count(*) AS n FROM telemetry_events WHERE device_id LIKE '%raw-device%' OR event_data LIKE '%raw-device%'").get();
+    expect(dump).toEqual({ n: 0 });
+  });
+
+  it('marks each touched (app, day) dirty for the rollup in the same commit', async () => {
+    t.telemetry.exec('DELETE FROM rollup_dirty');
+    const yesterday = new Date(Date.now() - DAY).toISOString();
+    await post({ events: [event(APP), event(APP), event(APP, { timestamp: yesterday })] });
+    const rows = t.telemetry.prepare('SELECT kind, day, gen FROM rollup_dirty ORDER BY day').all();
+    expect(rows).toEqual([
+      { kind: 'events', day: yesterday.slice(0, 10), gen: 1 },
+      { kind: 'events', day: new Date().toISOString().slice(0, 10), gen: 1 },
+    ]);
+  });
+});
+
+describe('POST /v1/events envelope', () => {
+  const scenarios: Array<{ name: string; body?: unknown; raw?: Buffer | string; headers?: Record<string, string>; gzip?: boolean; status: number; code: string }> = [
+    { name: 'invalid JSON', raw: '{"events": [', status: 400, code: 'invalid_body' },
+    { name: 'a JSON array', body: [event(APP)], status: 400, code: 'invalid_body' },
+    { name: 'no events array', body: { event: [] }, status: 400, code: 'invalid_body' },
+    { name: 'events not an array', body: { events: { 0: event(APP) } }, status: 400, code: 'invalid_body' },
+    { name: 'an empty batch', body: { events: [] }, status: 400, code: 'invalid_body' },
+    { name: '1001 events', body: { events: Array.from({ length: 1001 }, () => ({})) }, status: 400, code: 'invalid_body' },
+    { name: 'an unreadable sent_at', body: { sent_at: 'soon', events: [event(APP)] }, status: 400, code: 'invalid_body' },
+    { name: 'text/plain', body: { events: [event(APP)] }, headers: { 'content-type': 'text/plain' }, status: 415, code: 'unsupported_media_type' },
+    { name: 'form data', body: { events: [event(APP)] }, headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'unsupported_media_type' },
+    { name: 'br encoding', body: { events: [event(APP)] }, headers: { 'content-encoding': 'br' }, status: 400, code: 'unsupported_content_encoding' },
+    { name: 'a body over 1 MiB', body: { events: [event(APP, { data: { x: 'y'.repeat(MAX_EVENTS_BODY_BYTES) } })] }, status: 413, code: 'payload_too_large' },
+    { name: 'gzip over 1 MiB inflated', body: { events: [event(APP, { data: { x: 'y'.repeat(MAX_EVENTS_BODY_BYTES) } })] }, gzip: true, status: 413, code: 'payload_too_large' },
+    { name: 'a gzip bomb', raw: gzipSync(Buffer.alloc(200 * 1024 * 1024, 32)), headers: { 'content-encoding': 'gzip' }, status: 413, code: 'payload_too_large' },
+    { name: 'truncated gzip', raw: gzipSync(JSON.stringify({ events: [event(APP)] })).subarray(0, 40), headers: { 'content-encoding': 'gzip' }, status: 400, code: 'invalid_body' },
+    { name: 'gzip header on plain JSON', raw: JSON.stringify({ events: [event(APP)] }), headers: { 'content-encoding': 'gzip' }, status: 400, code: 'invalid_body' },
+  ];
+
+  for (const s of scenarios) {
+    it(`answers ${s.status} ${s.code} for ${s.name}, storing nothing`, async () => {
+      const before = t.count();
+      const res = await post(s.body, { ...(s.raw !== undefined && { raw: s.raw }), ...(s.headers && { headers: s.headers }), ...(s.gzip && { gzip: true }) });
+      expect(res.status).toBe(s.status);
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe(s.code);
+      expect(t.count()).toBe(before);
+    });
+  }
+
+  it('refuses a declared Content-Length over the limit before reading', async () => {
+    const res = await t.app.request('/v1/events', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-length': String(MAX_EVENTS_BODY_BYTES + 1) },
+      body: '{}',
+    });
+    expect(res.status).toBe(413);
+  });
+
+  it('accepts gzip and a charset parameter', async () => {
+    const res = await post({ events: [event(APP), event(APP)] }, { gzip: true, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    expect(res.status).toBe(202);
+    expect(await res.json()).toMatchObject({ accepted: 2 });
+  });
+
+  it('accepts exactly 1000 events', async () => {
+    const res = await post({ events: Array.from({ length: 1000 }, () => event(APP)) });
+    expect(await res.json()).toMatchObject({ accepted: 1000, duplicates: 0, rejected: [] });
+  });
+});

@@ -1,0 +1,70 @@
+import { tempDir } from '@mosis/shared';
+import { randomUUID } from 'node:crypto';
+import { afterAll, describe, expect, it } from 'vitest';
+import { crash, event, startTestIngest } from '../testing.js';
+
+const APP = 'com.dev.app';
+
+describe('idempotency', () => {
+  const dir = tempDir('mosis-ingest-');
+  afterAll(() => dir.cleanup());
+
+  it('stores a retried event and crash once, also when the retry comes after a restart', async () => {
+    const e = event(APP);
+    const c = crash(APP);
+    const first = await startTestIngest({ dataDir: dir.path, apps: [{ packageId: APP }] });
+    expect(await (await first.post('/v1/events', { events: [e] })).json()).toMatchObject({ accepted: 1 });
+    expect(await (await first.post('/v1/crashes', { crashes: [c] })).json()).toMatchObject({ accepted: 1 });
+    await first.stop();
+
+    const second = await startTestIngest({ dataDir: dir.path });
+    try {
+      expect(await (await second.post('/v1/events', { events: [e, event(APP)] })).json()).toEqual({ accepted: 1, duplicates: 1, rejected: [] });
+      expect(await (await second.post('/v1/crashes', { crashes: [c] })).json()).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+      expect(second.count()).toBe(2);
+      expect(second.count('crash_reports')).toBe(1);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  it('finds a retry across a month boundary when its corrected timestamp moved to the other month', async () => {
+    const t = await startTestIngest({ apps: [{ packageId: APP }] });
+    try {
+      const now = new Date();
+      const boundary = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+      const id = randomUUID();
+      // First attempt: the device clock is right; the event is 10 minutes before the month starts.
+      const ts = boundary - 10 * 60_000;
+      const e = event(APP, { event_id: id, timestamp: new Date(ts).toISOString() });
+      expect(await (await t.post('/v1/events', { sent_at: now.toISOString(), events: [e] })).json()).toMatchObject({ accepted: 1 });
+      // Retry: the device clock was corrected by 20 minutes meanwhile, so the event now lands after the boundary.
+      const retry = await t.post('/v1/events', { sent_at: new Date(Date.now() - 20 * 60_000).toISOString(), events: [e] });
+      expect(await retry.json()).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+      expect(t.count()).toBe(1);
+
+      // And the other way round: first after the boundary, retry before it.
+      const id2 = randomUUID();
+      const e2 = event(APP, { event_id: id2, timestamp: new Date(boundary + 5 * 60_000).toISOString() });
+      expect(await (await t.post('/v1/events', { sent_at: new Date().toISOString(), events: [e2] })).json()).toMatchObject({ accepted: 1 });
+      const retry2 = await t.post('/v1/events', { sent_at: new Date(Date.now() + 30 * 60_000).toISOString(), events: [e2] });
+      expect(await retry2.json()).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+      expect(t.telemetry.prepare('SELECT count(*) AS n FROM telemetry_partitions WHERE kind = ?').get('events')).toEqual({ n: 2 });
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('keeps one row per id under many concurrent retries', async () => {
+    const t = await startTestIngest({ apps: [{ packageId: APP }] });
+    try {
+      const events = Array.from({ length: 50 }, () => event(APP));
+      const results = await Promise.all(Array.from({ length: 20 }, () => t.post('/v1/events', { events }).then((r) => r.json() as Promise<{ accepted: number; duplicates: number }>)));
+      expect(results.reduce((n, r) => n + r.accepted, 0)).toBe(50);
+      expect(results.reduce((n, r) => n + r.duplicates, 0)).toBe(19 * 50);
+      expect(t.count()).toBe(50);
+    } finally {
+      await t.stop();
+    }
+  });
+});
