@@ -16,7 +16,7 @@ import {
   TagsSchema,
 } from '../schemas.js';
 import { deleteApp, insertApp, listApps, publicApp, updateApp, type AppRow } from '../store/apps.js';
-import { nowIso } from '../store/prepare.js';
+import { jsonArray, nowIso } from '../store/prepare.js';
 import { latestVersion, publicVersion } from '../store/versions.js';
 
 const CreateBody = z
@@ -139,7 +139,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
             name: body.name ?? current.name,
             description: body.description === undefined ? current.description : body.description,
             category: body.category === undefined ? current.category : body.category,
-            tags: body.tags ?? (JSON.parse(current.tags) as string[]),
+            tags: body.tags ?? jsonArray(current.tags),
           },
           nowIso(),
         );
