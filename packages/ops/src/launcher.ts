@@ -14,6 +14,13 @@ export const LAUNCHER = fileURLToPath(new URL('../dist/launcher.js', import.meta
 export const CHILD_STOP_TIMEOUT_MS = 8_000;
 /** How often the launcher checks, under Litestream, that Litestream (its parent) is still there. */
 export const PARENT_CHECK_INTERVAL_MS = 1_000;
+/**
+ * Under Litestream, how long the launcher stays after both services stopped: two of Litestream's 1 s
+ * monitor ticks, so that it copies and checkpoints the last WAL frames in its normal loop. Left to its
+ * shutdown path, v0.3.13 still ships the frames but can fail the checkpoint there ("error closing db ...
+ * context canceled", benbjohnson/litestream#601) and exit 1.
+ */
+export const LITESTREAM_LINGER_MS = 2_000;
 
 /**
  * Runs both services as child processes sharing this process's environment and stdio. A signal
@@ -26,6 +33,7 @@ export const PARENT_CHECK_INTERVAL_MS = 1_000;
  * nothing replicated: the launcher then stops them and exits non-zero so that the container restarts.
  */
 export function launch(): void {
+  const underLitestream = /^(true|1|yes)$/i.test(process.env.LITESTREAM ?? '');
   const children = new Map<string, ChildProcess>();
   let stopping = false;
   let exitCode = 0;
@@ -52,13 +60,16 @@ export function launch(): void {
         exitCode = 1;
         stopAll('SIGTERM');
       }
-      if (children.size === 0) process.exit(exitCode);
+      if (children.size === 0) {
+        if (underLitestream) setTimeout(() => process.exit(exitCode), LITESTREAM_LINGER_MS);
+        else process.exit(exitCode);
+      }
     });
   }
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => stopAll(signal));
 
-  if (/^(true|1|yes)$/i.test(process.env.LITESTREAM ?? '')) {
+  if (underLitestream) {
     const parent = process.ppid;
     setInterval(() => {
       if (stopping || process.ppid === parent) return;

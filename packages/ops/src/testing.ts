@@ -1,5 +1,6 @@
-import { freePort, spawnNode, waitForHttp, type ChildHandle } from '@mosis/shared';
+import { freePort, openDatabase, spawnNode, waitForHttp, type ChildHandle } from '@mosis/shared';
 import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -138,4 +139,74 @@ export async function register(core: string, email: string): Promise<string> {
   const res = await postJson(`${core}/v1/auth/register`, { email, name: email.split('@')[0], password: 'correct horse battery staple' });
   if (res.status !== 201) throw new Error(`register ${email}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.token as string;
+}
+
+/** What a load run sent and what the ingest service acknowledged. */
+export interface LoadResult {
+  /** event_id of every event a 202 acknowledged (not listed in its `rejected`). */
+  acked: string[];
+  /** Responses by HTTP status. */
+  statuses: Record<number, number>;
+  events: number;
+}
+
+/**
+ * Posts batches of fresh events for `pkg` to POST /v1/events from `concurrency` workers, until `batches`
+ * were sent or `durationMs` passed. Timestamps spread over the last hour, so they land in today's data.
+ */
+export async function ingestLoad(
+  ingest: string,
+  pkg: string,
+  opts: { batches: number; batchSize: number; concurrency: number; durationMs?: number },
+): Promise<LoadResult> {
+  const result: LoadResult = { acked: [], statuses: {}, events: 0 };
+  const deadline = Date.now() + (opts.durationMs ?? Infinity);
+  let next = 0;
+  const worker = async () => {
+    while (next < opts.batches && Date.now() < deadline) {
+      const batch = next++;
+      const now = Date.now();
+      const events = Array.from({ length: opts.batchSize }, (_, i) => ({
+        event_id: randomUUID(),
+        app: pkg,
+        device_id: `device-${(batch * opts.batchSize + i) % 500}`,
+        event_type: ['app_open', 'screen_view', 'purchase'][i % 3],
+        timestamp: new Date(now - ((batch * 7919 + i * 104_729) % 3_600_000)).toISOString(),
+        mosis_version: '1.4.2',
+        data: { batch, i },
+      }));
+      const res = await postJson(`${ingest}/v1/events`, { sent_at: new Date(now).toISOString(), events });
+      result.statuses[res.status] = (result.statuses[res.status] ?? 0) + 1;
+      result.events += events.length;
+      if (res.status === 202) {
+        const rejected = new Set((res.body.rejected as { index: number }[]).map((r) => r.index));
+        events.forEach((e, i) => rejected.has(i) || result.acked.push(e.event_id));
+      } else if (res.status === 503) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: opts.concurrency }, worker));
+  return result;
+}
+
+/** Every row of every application table (Litestream's own left out), sorted, for exact comparisons. */
+export function tableContents(path: string): Record<string, string[]> {
+  const db = openDatabase(path, { readonly: true });
+  try {
+    const tables = db
+      .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_litestream_%' ORDER BY name")
+      .pluck()
+      .all() as string[];
+    return Object.fromEntries(
+      tables.map((t) => [
+        t,
+        (db.prepare(`SELECT * FROM "${t}"`).raw().all() as unknown[][])
+          .map((row) => JSON.stringify(row, (_k, v) => (Buffer.isBuffer(v) || v instanceof Uint8Array ? Buffer.from(v).toString('hex') : typeof v === 'bigint' ? String(v) : v)))
+          .sort(),
+      ]),
+    );
+  } finally {
+    db.close();
+  }
 }
