@@ -1,4 +1,5 @@
-import { createLogger, DATABASES, databasePath, migrateUp, openDatabase, tempDir, type DB } from '@mosis/shared';
+import { createLogger, DATABASES, databasePath, freePort, migrateUp, openDatabase, spawnNode, tempDir, waitForHttp, type ChildHandle, type DB } from '@mosis/shared';
+import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { createIngest, type IngestService } from './app.js';
@@ -100,4 +101,21 @@ export function crash(app: string, over: Record<string, unknown> = {}): Record<s
     timestamp: new Date().toISOString(),
     ...over,
   };
+}
+
+/** The built service: child-process tests run it (build first: `tsc -b packages/ingest`). */
+export const INGEST_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+
+/** Starts dist/main.js on `dataDir` and waits until it is ready. */
+export async function spawnIngest(dataDir: string, env: Record<string, string> = {}): Promise<ChildHandle & { url: string }> {
+  const port = await freePort();
+  const handle = spawnNode(INGEST_MAIN, [], { DATA_DIR: dataDir, INGEST_PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await waitForHttp(`${url}/readyz`, 20_000);
+  } catch (err) {
+    handle.child.kill('SIGKILL');
+    throw new Error(`ingest did not start: ${(err as Error).message}\n${handle.output()}`, { cause: err });
+  }
+  return { ...handle, url };
 }
