@@ -45,7 +45,9 @@ describe('/docs', () => {
       const [method, path] = op.split(' ') as [string, string];
       expect(html, op).toContain(`<span class="method ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code>`);
     }
-    expect(html).toContain('<code>package_id</code>');
+    const createApp = html.slice(html.indexOf('id="post-v1-apps"'), html.indexOf('</section>', html.indexOf('id="post-v1-apps"')));
+    expect(createApp).toContain('<code>package_id</code>'); // request fields inline, not only a link
+    expect(createApp).toContain('<code>409</code>');
     expect(html).toContain('id="schema-App"');
     expect(html).toContain('<code>limit</code>');
     expect(html).not.toMatch(/<script/i);

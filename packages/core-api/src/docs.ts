@@ -21,6 +21,11 @@ export function escapeHtml(text: unknown): string {
     .replaceAll("'", '&#39;');
 }
 
+/** Escaped text with `backtick` spans shown as code, as descriptions in the document are written. */
+function prose(text: unknown): string {
+  return escapeHtml(text).replace(/`([^`]+)`/g, '<code>$1</code>');
+}
+
 /** A short type expression for a JSON schema: `string`, `Developer`, `array<App>`, `"a" | "b"`. */
 function typeOf(schema: Json): string {
   if (!schema || typeof schema !== 'object') return 'any';
@@ -65,30 +70,31 @@ function fieldsTable(schema: Json, depth = 0): string {
   const required = new Set<string>(schema.required ?? []);
   const rows = Object.entries<Json>(schema.properties).map(([name, prop]) => {
     const nested = depth < 2 && prop?.properties ? fieldsTable(prop, depth + 1) : '';
-    return `<tr><td><code>${escapeHtml(name)}</code>${required.has(name) ? '' : ' <small>optional</small>'}</td><td>${typeOf(prop)}</td><td>${escapeHtml(prop?.description ?? '')} ${constraints(prop)}${nested}</td></tr>`;
+    return `<tr><td><code>${escapeHtml(name)}</code>${required.has(name) ? '' : ' <small>optional</small>'}</td><td>${typeOf(prop)}</td><td>${prose(prop?.description ?? '')} ${constraints(prop)}${nested}</td></tr>`;
   });
   return `<table><thead><tr><th>field</th><th>type</th><th>notes</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }
 
-function operationHtml(path: string, method: string, op: Json): string {
+function operationHtml(path: string, method: string, op: Json, schemas: Record<string, Json>): string {
+  const resolve = (schema: Json) => (schema?.$ref ? schemas[String(schema.$ref).split('/').pop()!] ?? schema : schema);
   const id = `${method}-${path}`.replace(/[^A-Za-z0-9]+/g, '-');
   const params = (op.parameters ?? []) as Json[];
   const paramRows = params
-    .map((p) => `<tr><td><code>${escapeHtml(p.name)}</code></td><td>${escapeHtml(p.in)}</td><td>${p.required ? 'yes' : 'no'}</td><td>${typeOf(p.schema)}</td><td>${escapeHtml(p.description ?? p.schema?.description ?? '')} ${constraints(p.schema)}</td></tr>`)
+    .map((p) => `<tr><td><code>${escapeHtml(p.name)}</code></td><td>${escapeHtml(p.in)}</td><td>${p.required ? 'yes' : 'no'}</td><td>${typeOf(p.schema)}</td><td>${prose(p.description ?? p.schema?.description ?? '')} ${constraints(p.schema)}</td></tr>`)
     .join('');
   const body = op.requestBody?.content?.['application/json']?.schema;
   const responses = Object.entries<Json>(op.responses ?? {})
     .map(([status, r]) => {
       const schema = r.content ? (Object.values<Json>(r.content)[0]?.schema) : undefined;
-      return `<tr><td><code>${escapeHtml(status)}</code></td><td>${escapeHtml(r.description ?? '')}</td><td>${schema ? typeOf(schema) : ''}</td></tr>`;
+      return `<tr><td><code>${escapeHtml(status)}</code></td><td>${prose(r.description ?? '')}</td><td>${schema ? typeOf(schema) : ''}</td></tr>`;
     })
     .join('');
   const auth = op.security?.length ? '<span class="auth">Bearer token</span>' : '<span class="auth none">no auth</span>';
   return `<section class="op" id="${escapeHtml(id)}">
 <h3><span class="method ${escapeHtml(method)}">${escapeHtml(method.toUpperCase())}</span> <code>${escapeHtml(path)}</code> ${auth}</h3>
-<p><strong>${escapeHtml(op.summary ?? '')}</strong></p>${op.description ? `<p>${escapeHtml(op.description)}</p>` : ''}
+<p><strong>${prose(op.summary ?? '')}</strong></p>${op.description ? `<p>${prose(op.description)}</p>` : ''}
 ${paramRows ? `<h4>Parameters</h4><table><thead><tr><th>name</th><th>in</th><th>required</th><th>type</th><th>notes</th></tr></thead><tbody>${paramRows}</tbody></table>` : ''}
-${body ? `<h4>Request body <small>application/json</small></h4>${fieldsTable(body)}` : ''}
+${body ? `<h4>Request body <small>application/json</small> ${typeOf(body)}</h4>${fieldsTable(resolve(body))}` : ''}
 <h4>Responses</h4><table><thead><tr><th>status</th><th>meaning</th><th>body</th></tr></thead><tbody>${responses}</tbody></table>
 </section>`;
 }
@@ -106,7 +112,7 @@ export function renderDocs(doc: Json): string {
         byTag.set(tag, []);
         toc.set(tag, []);
       }
-      byTag.get(tag)!.push(operationHtml(path, method, op));
+      byTag.get(tag)!.push(operationHtml(path, method, op, doc.components?.schemas ?? {}));
       const id = `${method}-${path}`.replace(/[^A-Za-z0-9]+/g, '-');
       toc.get(tag)!.push(`<li><a href="#${escapeHtml(id)}"><span class="method ${method}">${method.toUpperCase()}</span> ${escapeHtml(path)}</a></li>`);
     }
@@ -133,7 +139,7 @@ code{background:#f4f6fa;padding:0 .2em;border-radius:3px}
 <body><nav><strong>${title}</strong> <small>${escapeHtml(doc.info?.version ?? '')}</small>
 ${[...toc].map(([tag, items]) => `<p><a href="#tag-${escapeHtml(tag)}"><strong>${escapeHtml(tag)}</strong></a></p><ul>${items.join('')}</ul>`).join('')}
 <p><a href="#schemas"><strong>schemas</strong></a></p><p><a href="/openapi.json">openapi.json</a></p></nav>
-<main><h1>${title}</h1><p>${escapeHtml(doc.info?.description ?? '')}</p>
+<main><h1>${title}</h1><p>${prose(doc.info?.description ?? '')}</p>
 <p>Authenticate with <code>Authorization: Bearer &lt;token&gt;</code>: a session token from <code>POST /v1/auth/login</code> or an API key (<code>mk_…</code>).
 Errors are <code>{"error": {"code", "message", "details"}}</code>. The machine-readable description is <a href="/openapi.json">/openapi.json</a>.</p>
 ${[...byTag].map(([tag, ops]) => `<h2 id="tag-${escapeHtml(tag)}">${escapeHtml(tag)}</h2>${ops.join('\n')}`).join('\n')}
