@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { TEST_SCRYPT } from '../test-app.js';
-import { hashPassword, verifyPassword } from './password.js';
+import { hashPassword, passwordHasher, verifyPassword } from './password.js';
 
 describe('password hashing', () => {
   it('stores scrypt with its parameters and a per-password salt, never the password', async () => {
@@ -29,4 +29,14 @@ describe('password hashing', () => {
       expect(await verifyPassword('anything', stored)).toBe(false);
     },
   );
+});
+
+describe('passwordHasher', () => {
+  it('hashes with its parameters and refuses unknown accounts with a dummy of the same parameters', async () => {
+    const hasher = passwordHasher(TEST_SCRYPT);
+    const h = await hasher.hash('pass phrase');
+    expect(h.startsWith('scrypt$1024$')).toBe(true);
+    expect(await hasher.verify('pass phrase', h)).toBe(true);
+    expect(await hasher.verify('pass phrase', undefined)).toBe(false);
+  });
 });

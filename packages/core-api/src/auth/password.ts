@@ -53,10 +53,23 @@ function parseHash(encoded: string | null | undefined): ParsedHash | undefined {
  * True when `password` matches `stored`. With no usable `stored` hash (unknown email) it still runs scrypt
  * against a dummy hash and answers false, so an unknown email and a wrong password take the same time.
  */
-export async function verifyPassword(password: string, stored: string | null | undefined): Promise<boolean> {
+export async function verifyPassword(password: string, stored: string | null | undefined, dummyHash?: Promise<string>): Promise<boolean> {
   const parsed = parseHash(stored);
-  const target = parsed ?? parseHash(await dummy())!;
+  const target = parsed ?? parseHash(await (dummyHash ?? dummy()))!;
   const got = await derive(password, target.salt, target.hash.length, target.params);
   const match = timingSafeEqual(got, target.hash);
   return parsed !== undefined && match;
+}
+
+/**
+ * Hashing and verification with fixed parameters. The dummy hash for unknown emails is made at once with
+ * the same parameters as real hashes, so the first unknown email is not slower and every failure costs
+ * one scrypt of the same size.
+ */
+export function passwordHasher(params: { N: number; r: number; p: number } = SCRYPT_PARAMS) {
+  const dummyHash = hashPassword(randomBytes(16).toString('hex'), params);
+  return {
+    hash: (password: string) => hashPassword(password, params),
+    verify: (password: string, stored: string | null | undefined) => verifyPassword(password, stored, dummyHash),
+  };
 }

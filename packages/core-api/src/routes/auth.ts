@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '@mosis/shared';
 import { audit } from '../audit.js';
 import { requireAuth } from '../auth/middleware.js';
-import { hashPassword, verifyPassword } from '../auth/password.js';
+import { passwordHasher } from '../auth/password.js';
 import { RateLimiter } from '../auth/rate-limit.js';
 import { newSessionToken } from '../auth/tokens.js';
 import { caller, type CoreApp, type CoreContext, type CoreDeps } from '../context.js';
@@ -70,6 +70,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
   const loginByEmail = new RateLimiter(tuning.loginMaxPerEmail, tuning.loginWindowMs);
   const loginByIp = new RateLimiter(tuning.loginMaxPerIp, tuning.loginWindowMs);
   const registerByIp = new RateLimiter(tuning.registerMaxPerIp, tuning.registerWindowMs);
+  const passwords = passwordHasher(tuning.scrypt);
 
   /** Starts a session for `dev` and returns the response body (the token appears only here). */
   const startSession = (c: CoreContext, dev: DeveloperRow) => {
@@ -82,7 +83,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
   app.openapi(registerRoute, async (c) => {
     const body = c.req.valid('json');
     registerByIp.hit(c.get('client').ip ?? 'unknown');
-    const hash = await hashPassword(body.password, tuning.scrypt);
+    const hash = await passwords.hash(body.password);
     const result = db.transaction(() => {
       const dev = insertDeveloper(db, body.email, body.name, hash);
       if (!dev) return undefined;
@@ -100,7 +101,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
     loginByEmail.hit(email);
     const dev = developerByEmail(db, email);
     // Runs scrypt even for an unknown email (against a dummy hash): both failures look and take the same.
-    const ok = await verifyPassword(body.password, dev?.password_hash);
+    const ok = await passwords.verify(body.password, dev?.password_hash);
     if (!dev || !ok) {
       if (dev) audit(c, db, { developerId: dev.id, action: 'session.login_failed', resourceType: 'developer', resourceId: dev.id });
       throw ApiError.unauthorized('wrong email or password');
