@@ -61,6 +61,17 @@ describe('apps', () => {
     expect(res.body.error.code).toBe('invalid_body');
   });
 
+  it('answers 415 for a body that is not JSON and 400 for no body at all', async () => {
+    const text = await t.call('POST', '/v1/apps', { token, body: '{"package_id":"com.text.app","name":"x"}', headers: { 'content-type': 'text/plain' } });
+    expect(text.status).toBe(415);
+    expect(text.body.error.code).toBe('unsupported_media_type');
+    const none = await t.call('POST', '/v1/apps', { token });
+    expect(none.status).toBe(400);
+    expect(none.body.error.code).toBe('invalid_body');
+    const charset = await t.call('POST', '/v1/apps', { token, body: { package_id: 'com.charset.app', name: 'x' }, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    expect(charset.status).toBe(201);
+  });
+
   it('gets, patches and deletes an app; the delete takes its versions along', async () => {
     const app = await newApp({ tags: ['a'] });
     expect((await t.call('POST', `/v1/apps/${app.id}/versions`, { token, body: versionBody(1) })).status).toBe(201);
