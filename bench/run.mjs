@@ -6,6 +6,7 @@
 
 const SUITES = {
   ingest: () => import('./ingest.mjs'),
+  rollup: () => import('./rollup.mjs'),
 };
 
 const wanted = process.argv.slice(2);

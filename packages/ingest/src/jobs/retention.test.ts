@@ -65,7 +65,8 @@ describe('retention', () => {
     db.pragma('wal_checkpoint(TRUNCATE)');
     const sizeBefore = statSync(path).size;
 
-    const result = await prune({ db, reader, retentionDays: 90, now: () => NOW });
+    // Small chunks: the June and July partitions are emptied in chunks before their drop, August trimmed in many.
+    const result = await prune({ db, reader, retentionDays: 90, now: () => NOW, drainBeforeDropRows: 1_000, trimChunkRows: 700 });
 
     expect(result.cutoffDay).toBe('2026-08-30');
     expect(result.dropped.map((d) => d.name).sort()).toEqual(['crash_reports_2026_07', 'telemetry_events_2026_06', 'telemetry_events_2026_07']);

@@ -12,8 +12,9 @@ import type { SnapshotReader } from './snapshot-reader.js';
  *  - the dirty days before the cutoff are rolled up first, and every delete transaction re-checks that no
  *    such day is dirty, so a day is never removed before it is rolled up;
  *  - the retention watermark moves to the cutoff, so the rollup never recomputes a partially removed day;
- *  - month partitions entirely before the cutoff are dropped whole; the boundary month is trimmed in
- *    chunks of TRIM_CHUNK_ROWS, one short transaction each, yielding to ingest between chunks;
+ *  - month partitions entirely before the cutoff are dropped whole (a big one emptied in chunks first, as
+ *    DROP TABLE of millions of rows would hold the writer for seconds); the boundary month is trimmed in
+ *    chunks, one short transaction each (sized to take ~STEP_TARGET_MS), yielding to ingest between them;
  *  - freed pages go back to the filesystem with `PRAGMA incremental_vacuum` in steps (the database is
  *    created with auto_vacuum=INCREMENTAL), then a passive checkpoint shrinks the file unless Litestream
  *    owns checkpoints.
@@ -21,10 +22,35 @@ import type { SnapshotReader } from './snapshot-reader.js';
 
 /** Default raw retention: the contract's 90 days, the same window ingest accepts events in. */
 export const DEFAULT_RETENTION_DAYS = RAW_RETENTION_DAYS;
-/** Rows deleted per transaction when trimming the boundary month: a few ms of writer time each. */
+/** Rows deleted by the first transaction of a trim; later ones are sized to take about STEP_TARGET_MS. */
 export const TRIM_CHUNK_ROWS = 5_000;
-/** Pages handed back per incremental_vacuum step (4 KiB pages: 2 MiB). */
-export const VACUUM_STEP_PAGES = 512;
+/** Pages handed back by the first incremental_vacuum step (4 KiB pages: 512 KiB); later ones adapt too. */
+export const VACUUM_STEP_PAGES = 128;
+/** Writer time one retention transaction aims for: an ingest commit waits at most about this long. */
+export const STEP_TARGET_MS = 20;
+/**
+ * A partition to drop with more rows than this is emptied in chunks first: DROP TABLE walks every page
+ * of the table to free it, which for a busy month takes seconds of writer time in one go.
+ */
+export const DRAIN_BEFORE_DROP_ROWS = 50_000;
+
+/** Sizes the next chunk of a chunked write so that one takes about `targetMs`. */
+class AdaptiveChunk {
+  constructor(
+    public size: number,
+    private readonly min: number,
+    private readonly max: number,
+    private readonly targetMs = STEP_TARGET_MS,
+  ) {}
+  /** Time `fn(size)`, then scale the size toward the target (at most doubling per step). */
+  measure<T>(fn: (size: number) => T): T {
+    const t0 = performance.now();
+    const out = fn(this.size);
+    const ms = Math.max(0.1, performance.now() - t0);
+    this.size = Math.round(Math.min(this.max, Math.max(this.min, this.size * Math.min(2, this.targetMs / ms))));
+    return out;
+  }
+}
 
 /** First day kept: raw rows of earlier days (UTC) are removed. */
 export function retentionCutoffDay(now: number, retentionDays: number): string {
@@ -45,6 +71,8 @@ export interface PruneOptions {
   onStep?: () => void;
   trimChunkRows?: number;
   vacuumStepPages?: number;
+  /** Partitions with more rows are emptied in chunks before DROP TABLE (default DRAIN_BEFORE_DROP_ROWS). */
+  drainBeforeDropRows?: number;
   /** Runs each write transaction; ingest passes its writer's slot between group commits. */
   exclusive?: WriteGate;
 }
@@ -111,6 +139,7 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       opts.onStep?.();
       if (lastDayOfMonth(p.month) < cutoffDay) {
         const rows = countRows(db, p.name);
+        if (rows > (opts.drainBeforeDropRows ?? DRAIN_BEFORE_DROP_ROWS)) await drainPartition(db, kind, p.name, cutoffDay, opts, gate);
         await gate(() => db.transaction(() => {
           assertRolledUp(db, kind, cutoffDay);
           dropPartition(db, p.name);
@@ -135,23 +164,24 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
 /** Deletes rows before the cutoff from one partition, app by app (every partition index starts with app_id). */
 async function trimPartition(db: DB, kind: PartitionKind, month: string, cutoffMs: number, cutoffDay: string, opts: PruneOptions, gate: WriteGate): Promise<number> {
   const name = partitionName(kind, month);
-  const chunk = opts.trimChunkRows ?? TRIM_CHUNK_ROWS;
+  const chunk = new AdaptiveChunk(opts.trimChunkRows ?? TRIM_CHUNK_ROWS, 100, opts.trimChunkRows ?? TRIM_CHUNK_ROWS);
   const apps = (db.prepare('SELECT id FROM dim_apps ORDER BY id').all() as { id: number }[]).map((a) => a.id);
   // The day-number condition lets an (app_id, timestamp / 86400000) index serve it, the other an (app_id, timestamp) one.
   const del = db.prepare(
     `DELETE FROM ${name} WHERE id IN (SELECT id FROM ${name} WHERE app_id = ? AND timestamp / ${DAY_MS} < ? AND timestamp < ? LIMIT ?)`,
   );
-  const deleteChunk = db.transaction((app: number) => {
+  const deleteChunk = db.transaction((app: number, limit: number) => {
     assertRolledUp(db, kind, cutoffDay);
-    return del.run(app, cutoffMs / DAY_MS, cutoffMs, chunk).changes;
+    return del.run(app, cutoffMs / DAY_MS, cutoffMs, limit).changes;
   });
   let total = 0;
   for (const app of apps) {
     for (;;) {
       if (opts.signal?.aborted) return total;
-      const n = await gate(() => deleteChunk.immediate(app));
+      let limit = 0;
+      const n = await gate(() => chunk.measure((size) => deleteChunk.immediate(app, (limit = size))));
       total += n;
-      if (n < chunk) break;
+      if (n < limit) break;
       opts.onStep?.();
       await yieldToEventLoop();
     }
@@ -159,14 +189,32 @@ async function trimPartition(db: DB, kind: PartitionKind, month: string, cutoffM
   return total;
 }
 
+/** Empties a partition in rowid order, one short transaction per chunk, so that dropping it is cheap. */
+async function drainPartition(db: DB, kind: PartitionKind, name: string, cutoffDay: string, opts: PruneOptions, gate: WriteGate): Promise<void> {
+  const chunk = new AdaptiveChunk(opts.trimChunkRows ?? TRIM_CHUNK_ROWS, 100, 50_000);
+  const del = db.prepare(`DELETE FROM ${name} WHERE id IN (SELECT id FROM ${name} ORDER BY id LIMIT ?)`);
+  const deleteChunk = db.transaction((limit: number) => {
+    assertRolledUp(db, kind, cutoffDay);
+    return del.run(limit).changes;
+  });
+  for (;;) {
+    if (opts.signal?.aborted) return;
+    let limit = 0;
+    const n = await gate(() => chunk.measure((size) => deleteChunk.immediate((limit = size))));
+    if (n < limit) return;
+    opts.onStep?.();
+    await yieldToEventLoop();
+  }
+}
+
 /** Hands free pages back to the filesystem in small steps, yielding between them. */
 async function vacuumFreePages(db: DB, opts: PruneOptions, gate: WriteGate): Promise<number> {
-  const step = opts.vacuumStepPages ?? VACUUM_STEP_PAGES;
+  const step = new AdaptiveChunk(opts.vacuumStepPages ?? VACUUM_STEP_PAGES, 16, 8_192);
   let total = 0;
   for (;;) {
     const free = db.pragma('freelist_count', { simple: true }) as number;
     if (free === 0 || opts.signal?.aborted) return total;
-    await gate(() => db.exec(`PRAGMA incremental_vacuum(${Math.min(step, free)})`));
+    await gate(() => step.measure((pages) => db.exec(`PRAGMA incremental_vacuum(${Math.min(pages, free)})`)));
     const after = db.pragma('freelist_count', { simple: true }) as number;
     // auto_vacuum off (a database created before it was set): nothing moves, stop instead of spinning.
     if (after >= free) return total;

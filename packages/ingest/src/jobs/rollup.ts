@@ -105,25 +105,74 @@ function appIds(db: DB): Map<number, string> {
   return new Map(rows.map((r) => [r.id, r.app_id]));
 }
 
+/** Snapshot reads queued ahead on the worker, so it computes the next units while writes wait their turn. */
+export const PREFETCH_UNITS = 8;
+/** Units whose snapshots are ready are written in one writer slot (each its own transaction), up to... */
+export const WRITE_BATCH_UNITS = 32;
+/** ...this much writer time per slot: ingest's next group commit waits at most about this long. */
+export const WRITE_SLOT_BUDGET_MS = 10;
+
+interface Pending {
+  unit: Unit;
+  done: boolean;
+  snapshot?: (unknown[] | null)[];
+  error?: unknown;
+  promise: Promise<void>;
+}
+
 async function runUnits(opts: RollupOptions, units: Unit[]): Promise<RollupStats> {
   const stats: RollupStats = { units: 0, days: 0, rawRows: 0, leftDirty: 0, skippedDays: 0, aborted: false };
-  for (const unit of units) {
-    if (opts.signal?.aborted) {
-      stats.aborted = true;
-      break;
+  const gate = opts.exclusive ?? runNow;
+  const queue: Pending[] = [];
+  let next = 0;
+  // Units are distinct (kind, app, days), so reading one while another's write waits is safe.
+  const fill = () => {
+    while (queue.length < PREFETCH_UNITS && next < units.length && !opts.signal?.aborted) {
+      const p: Pending = { unit: units[next++]!, done: false, promise: Promise.resolve() };
+      p.promise = opts.reader.read(unitQueries(p.unit)).then(
+        (snapshot) => void Object.assign(p, { snapshot, done: true }),
+        (error: unknown) => void Object.assign(p, { error, done: true }),
+      );
+      queue.push(p);
     }
-    opts.onStep?.();
-    const snapshot = await opts.reader.read(unitQueries(unit));
-    const result = await (opts.exclusive ?? runNow)(() => writeUnit(opts.db, unit, snapshot));
-    stats.units++;
-    stats.days += result.days;
-    stats.rawRows += result.rawRows;
-    stats.leftDirty += result.leftDirty;
-    stats.skippedDays += result.skippedDays;
-    if (result.skippedDays) {
-      opts.log?.warn('rollup skipped days older than the retention watermark', { kind: unit.kind, app_id: unit.appId, from: unit.fromDay, to: unit.toDay });
+  };
+  try {
+    for (fill(); queue.length; fill()) {
+      await queue[0]!.promise;
+      opts.onStep?.();
+      const ready: Pending[] = [];
+      while (ready.length < WRITE_BATCH_UNITS && queue[0]?.done) ready.push(queue.shift()!);
+      const failed = ready.find((p) => p.error !== undefined);
+      if (failed) throw failed.error;
+      await gate(() => {
+        const start = performance.now();
+        for (const [i, p] of ready.entries()) {
+          // Over budget: hand the rest back for the next slot.
+          if (i > 0 && performance.now() - start > WRITE_SLOT_BUDGET_MS) {
+            queue.unshift(...ready.slice(i));
+            break;
+          }
+          const result = writeUnit(opts.db, p.unit, p.snapshot!);
+          stats.units++;
+          stats.days += result.days;
+          stats.rawRows += result.rawRows;
+          stats.leftDirty += result.leftDirty;
+          stats.skippedDays += result.skippedDays;
+          if (result.skippedDays) {
+            opts.log?.warn('rollup skipped days older than the retention watermark', { kind: p.unit.kind, app_id: p.unit.appId, from: p.unit.fromDay, to: p.unit.toDay });
+          }
+        }
+      });
+      if (opts.signal?.aborted) {
+        stats.aborted = true;
+        break;
+      }
     }
+  } finally {
+    // Reads still in flight (abort, error) settle before the reader may be closed; their results are dropped.
+    await Promise.all(queue.map((p) => p.promise));
   }
+  if (next < units.length) stats.aborted = true;
   return stats;
 }
 

@@ -75,8 +75,9 @@ export function startScheduledJobs(opts: {
   };
 
   const tasks = [
-    cron.schedule(config.ROLLUP_SCHEDULE, () => run('rollup'), { name: 'rollup', noOverlap: true }),
-    cron.schedule(config.PRUNE_SCHEDULE, () => run('prune'), { name: 'prune', noOverlap: true }),
+    // The tick only queues the job (run() dedupes), so node-cron never sees a long execution overlap.
+    cron.schedule(config.ROLLUP_SCHEDULE, () => void run('rollup'), { name: 'rollup' }),
+    cron.schedule(config.PRUNE_SCHEDULE, () => void run('prune'), { name: 'prune' }),
   ];
 
   return {
