@@ -30,4 +30,20 @@ for db in portal telemetry; do
   fi
 done
 
+# The device-hash secret is a file, not a database: Litestream does not replicate it. Keep a copy beside
+# the replicas (restored from there when the data volume was lost), or unique-device counts would split
+# between the old and a newly generated secret. Skipped when DEVICE_HASH_SECRET is set.
+secret="$DATA_DIR/device-hash.secret"
+if [ -z "${DEVICE_HASH_SECRET:-}" ]; then (
+  umask 077
+  if [ ! -s "$secret" ] && [ -s "$BACKUP_DIR/device-hash.secret" ]; then
+    cp "$BACKUP_DIR/device-hash.secret" "$secret"
+    echo "entrypoint: device-hash.secret restored from $BACKUP_DIR"
+  elif [ ! -s "$secret" ]; then
+    # Generated here rather than by ingest so that the copy below exists from the first start.
+    head -c 32 /dev/urandom | od -An -v -tx1 | tr -d ' \n' > "$secret" && echo >> "$secret"
+  fi
+  cp "$secret" "$BACKUP_DIR/device-hash.secret"
+) fi
+
 exec "$LITESTREAM_BIN" replicate -config "$CONFIG" -exec "node '$APP_DIR/packages/ops/dist/launcher.js'"

@@ -1,6 +1,6 @@
 import { tempDir, type ChildHandle } from '@mosis/shared';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { litestreamBinary } from './litestream.js';
@@ -49,12 +49,18 @@ describe('docker/entrypoint.sh', () => {
   });
 
   it('restores both databases from the replicas when the data volume is lost, ignoring stale leftovers', async () => {
+    const secret = readFileSync(`${env.BACKUP_DIR}/device-hash.secret`, 'utf8');
+    expect(secret).toMatch(/^[0-9a-f]{64}\n$/);
     rmSync(env.DATA_DIR!, { recursive: true });
     mkdirSync(env.DATA_DIR!);
     writeFileSync(`${env.DATA_DIR}/portal.db-wal`, 'stale WAL of a database that is gone');
     running = await started(spawnEntrypoint(env), env);
     expect(running.proc.output()).toContain('entrypoint: portal.db restored from its replica');
     expect(running.proc.output()).toContain('entrypoint: telemetry.db restored from its replica');
+    // The device-hash secret came back from beside the replicas, and ingest uses it (made no other).
+    expect(running.proc.output()).toContain('entrypoint: device-hash.secret restored');
+    expect(readFileSync(`${env.DATA_DIR}/device-hash.secret`, 'utf8')).toBe(secret);
+    expect(readdirSync(env.DATA_DIR!).filter((f) => f.includes('secret'))).toEqual(['device-hash.secret']);
     const login = await postJson(`${running.core}/v1/auth/login`, { email: 'nas@example.com', password: 'correct horse battery staple' });
     expect(login.status).toBe(200);
     const keys = await fetch(`${running.core}/v1/api-keys`, { headers: { authorization: `Bearer ${login.body.token}` } });

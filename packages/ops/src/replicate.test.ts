@@ -1,5 +1,5 @@
 import { openDatabase, tempDir } from '@mosis/shared';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
 import { checkDatabase } from './database-check.js';
@@ -85,6 +85,11 @@ describe('ops replicate', () => {
     expect(restored.out).toMatch(/portal\.db: integrity_check ok/);
     expect(restored.out).toMatch(/telemetry\.db: integrity_check ok/);
     expect(apiKeys(`${dir.path}/restored1/portal.db`)).toBe(20);
+    // The device-hash secret is not in a database: it is kept beside the replicas and restored along.
+    expect(restored.out).toContain('device-hash.secret copied');
+    const secret = readFileSync(`${env.DATA_DIR}/device-hash.secret`, 'utf8');
+    expect(readFileSync(`${env.BACKUP_DIR}/device-hash.secret`, 'utf8')).toBe(secret);
+    expect(readFileSync(`${dir.path}/restored1/device-hash.secret`, 'utf8')).toBe(secret);
   });
 
   it('SIGTERM to the launcher stops both services, and Litestream still syncs before it exits 0', async () => {

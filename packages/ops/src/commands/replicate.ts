@@ -2,13 +2,15 @@ import { DATABASES } from '@mosis/shared';
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { CommandContext } from '../command.js';
+import { keepSecretWithBackups } from '../device-secret.js';
 import { LAUNCHER } from '../launcher.js';
 import { replication, restoreIfMissing } from '../litestream.js';
 import { databaseNames } from './restore.js';
 
 export const usage = `replicate [--config PATH]
     run both services under Litestream (litestream replicate -exec launcher), replicating to
-    BACKUP_DIR (default DATA_DIR/backups); a missing database is first restored from its replica.
+    BACKUP_DIR (default DATA_DIR/backups); a missing database is first restored from its replica,
+    and the device-hash secret is kept beside the replicas.
     Ctrl-C or SIGTERM stops the services, then Litestream syncs one last time and exits`;
 
 /** Signals passed on to Litestream, which passes them on to the launcher and waits for it. */
@@ -23,6 +25,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     const outcome = await restoreIfMissing(r, name);
     if (outcome !== 'present') ctx.out(`${DATABASES[name].file}: ${outcome === 'restored' ? 'restored from its replica' : 'new (no replica yet)'}`);
   }
+  if (keepSecretWithBackups(r.dataDir, r.backupDir) === 'restored') ctx.out(`device-hash.secret: restored from ${r.backupDir}`);
   ctx.out(`replicating ${r.dataDir} to ${r.backupDir} (config ${r.configPath})`);
 
   // Litestream splits -exec like a shell would: quote both paths.

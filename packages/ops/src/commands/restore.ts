@@ -3,11 +3,13 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandContext } from '../command.js';
 import { checkDatabase, formatRows, type DatabaseReport } from '../database-check.js';
+import { copySecretTo } from '../device-secret.js';
 import { replication, restoreTo, type Replication } from '../litestream.js';
 
 export const usage = `restore --to DIR [--config PATH]
     restore portal.db and telemetry.db from their newest replicas into DIR (a new place: the live
-    files are not touched), then check PRAGMA integrity_check and print the rows of every table`;
+    files are not touched), then check PRAGMA integrity_check and print the rows of every table;
+    the device-hash secret kept beside the replicas is copied along`;
 
 /** `ops restore`: both databases from their replicas into a new directory, verified. */
 export async function run(ctx: CommandContext): Promise<number> {
@@ -31,6 +33,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.out(`${DATABASES[name].file}: integrity_check ${report.integrity}`);
     for (const line of formatRows(report.rows)) ctx.out(line);
   }
+  if (copySecretTo(r.backupDir, dir)) ctx.out(`device-hash.secret copied from ${r.backupDir}`);
   ctx.out(ok ? `restored both databases into ${dir}` : 'restore FAILED the integrity check');
   return ok ? 0 : 1;
 }
