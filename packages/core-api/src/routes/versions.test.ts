@@ -1,0 +1,88 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../test-app.js';
+
+let t: TestApp;
+let token: string;
+beforeAll(async () => {
+  t = await createTestApp();
+  token = (await t.signup()).token;
+});
+afterAll(() => t.close());
+
+let seq = 0;
+const newApp = async (extra: Record<string, unknown> = {}) => {
+  const res = await t.call('POST', '/v1/apps', { token, body: { package_id: `com.test.app${++seq}`, name: `App ${seq}`, ...extra } });
+  expect(res.status).toBe(201);
+  return res.body;
+};
+const versionBody = (code: number, extra: Record<string, unknown> = {}) => ({
+  version_code: code,
+  version_name: `1.0.${code}`,
+  package_url: `https://cdn.example.com/app-${code}.mpk`,
+  package_size: 123_456,
+  signature: 'c2lnbmF0dXJl',
+  ...extra,
+});
+
+describe('versions', () => {
+  it('creates versions with increasing codes only: a duplicate or lower code is 409', async () => {
+    const app = await newApp();
+    const v = await t.call('POST', `/v1/apps/${app.id}/versions`, {
+      token,
+      body: versionBody(10, { permissions: ['camera', 'camera', 'net.http'], min_mosis_version: '1.4.2', release_notes: 'first' }),
+    });
+    expect(v.status).toBe(201);
+    expect(v.body).toMatchObject({ version_code: 10, status: 'draft', permissions: ['camera', 'net.http'], published_at: null });
+    for (const code of [10, 9, 1]) {
+      const res = await t.call('POST', `/v1/apps/${app.id}/versions`, { token, body: versionBody(code) });
+      expect(res.status, `code ${code}`).toBe(409);
+      expect(res.body.error.code).toBe('conflict');
+    }
+    expect((await t.call('POST', `/v1/apps/${app.id}/versions`, { token, body: versionBody(11) })).status).toBe(201);
+  });
+
+  it.each([
+    ['a zero version_code', { version_code: 0 }],
+    ['a fractional version_code', { version_code: 1.5 }],
+    ['a version_code over 2^31-1', { version_code: 2 ** 31 }],
+    ['a string version_code', { version_code: '3' }],
+    ['an ftp package_url', { package_url: 'ftp://example.com/a.mpk' }],
+    ['a package_url that is no URL', { package_url: 'not a url' }],
+    ['a javascript: package_url', { package_url: 'javascript:alert(1)' }],
+    ['a zero package_size', { package_size: 0 }],
+    ['a package over 4 GiB', { package_size: 5 * 1024 ** 3 }],
+    ['a signature with spaces', { signature: 'not base64!' }],
+    ['an empty signature', { signature: '' }],
+    ['a bad permission name', { permissions: ['Camera Access'] }],
+    ['a bad min_mosis_version', { min_mosis_version: 'latest' }],
+    ['an empty version_name', { version_name: ' ' }],
+  ])('answers 400 for %s', async (_n, extra) => {
+    const app = await newApp();
+    const res = await t.call('POST', `/v1/apps/${app.id}/versions`, { token, body: versionBody(1, extra) });
+    expect(res.status).toBe(400);
+    expect(res.body.error.code).toBe('invalid_body');
+  });
+
+  it('lists versions newest first, paginated', async () => {
+    const app = await newApp();
+    for (const code of [1, 2, 5, 7]) await t.call('POST', `/v1/apps/${app.id}/versions`, { token, body: versionBody(code) });
+    const first = await t.call('GET', `/v1/apps/${app.id}/versions?limit=3`, { token });
+    expect(first.body.items.map((v: { version_code: number }) => v.version_code)).toEqual([7, 5, 2]);
+    const second = await t.call('GET', `/v1/apps/${app.id}/versions?limit=3&cursor=${first.body.next_cursor}`, { token });
+    expect(second.body.items.map((v: { version_code: number }) => v.version_code)).toEqual([1]);
+    expect(second.body.next_cursor).toBeNull();
+  });
+
+  it('submits a draft for review once; other states and unknown codes answer 409 and 404', async () => {
+    const app = await newApp();
+    await t.call('POST', `/v1/apps/${app.id}/versions`, { token, body: versionBody(3) });
+    const submitted = await t.call('POST', `/v1/apps/${app.id}/versions/3/submit`, { token });
+    expect(submitted.status).toBe(200);
+    expect(submitted.body.status).toBe('review');
+    const again = await t.call('POST', `/v1/apps/${app.id}/versions/3/submit`, { token });
+    expect(again.status).toBe(409);
+    for (const code of ['4', 'abc', '-1', '1e3', '99999999999999999999']) {
+      expect((await t.call('POST', `/v1/apps/${app.id}/versions/${code}/submit`, { token })).status, code).toBe(404);
+    }
+  });
+});
