@@ -169,3 +169,19 @@ export function parseGoDuration(text: string): number {
   if (parts.length === 0 || parts.map((p) => p[0]).join('') !== body) throw new Error(`not a duration: ${text}`);
   return sign * parts.reduce((ms, [, n, unit]) => ms + Number(n) * GO_DURATION_UNITS_MS[unit!]!, 0);
 }
+
+/**
+ * One line about a database's replica, for `ops stats`: its newest generation, when it was last
+ * replicated and how far it lags the live file. Never throws: stats must print the rest regardless.
+ */
+export async function describeReplica(dataDir: string, name: DatabaseName, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  try {
+    const r = replication(dataDir, undefined, env);
+    const [gen] = (await generations(r, name)).sort((a, b) => b.end.getTime() - a.end.getTime());
+    if (!gen) return `replica: none yet in ${r.backupDir} (is Litestream running?)`;
+    const lag = (Math.max(0, gen.lagMs) / 1000).toFixed(1);
+    return `replica: ${r.backupDir}, generation ${gen.generation}, last replicated ${gen.end.toISOString()}, lag ${lag} s`;
+  } catch (err) {
+    return `replica: unknown (${(err as Error).message})`;
+  }
+}

@@ -130,6 +130,8 @@ describe('ops replicate', () => {
   });
 
   it('restore-drill passes on healthy replicas and says what a restore would lose when they fall behind', async () => {
+    const stats = await ops('stats');
+    expect(stats.out).toMatch(/portal\.db[^\n]*\n[^\n]*\n  replica: \S+backups, generation [0-9a-f]{16}, last replicated \S+, lag [\d.]+ s/);
     const healthy = await ops('restore-drill');
     expect(healthy.code, healthy.out).toBe(0);
     expect(healthy.out).toMatch(/portal\.db: integrity_check ok[\s\S]*lag [\d.]+ s[\s\S]*would lose: nothing/);
