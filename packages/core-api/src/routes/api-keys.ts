@@ -88,7 +88,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
           details: { name: created.name, prefix, permissions: body.permissions },
         });
         return created;
-      })();
+      }).immediate();
       return c.json({ ...publicApiKey(row), key }, 201);
     },
   );
@@ -129,7 +129,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
         const row = revokeApiKey(db, who.developerId, id, nowIso());
         if (!row) throw ApiError.notFound('API key not found');
         audit(c, db, { developerId: who.developerId, action: 'api_key.revoked', resourceType: 'api_key', resourceId: id, details: { prefix: row.key_prefix } });
-      })();
+      }).immediate();
       return c.body(null, 204);
     },
   );

@@ -79,7 +79,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
         if (!created) throw ApiError.conflict('package_id is already taken', { package_id: body.package_id });
         audit(c, db, { developerId: who.developerId, action: 'app.created', resourceType: 'app', resourceId: created.id, details: { package_id: created.package_id } });
         return created;
-      })();
+      }).immediate();
       return c.json(appDetail(db, row), 201);
     },
   );
@@ -145,7 +145,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
         );
         audit(c, db, { developerId: who.developerId, action: 'app.updated', resourceType: 'app', resourceId: current.id, details: { fields: Object.keys(body) } });
         return updated;
-      })();
+      }).immediate();
       return c.json(appDetail(db, row), 200);
     },
   );
@@ -167,7 +167,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
         const current = loadOwnedApp(c, db, c.req.valid('param').id);
         deleteApp(db, who.developerId, current.id);
         audit(c, db, { developerId: who.developerId, action: 'app.deleted', resourceType: 'app', resourceId: current.id, details: { package_id: current.package_id } });
-      })();
+      }).immediate();
       return c.body(null, 204);
     },
   );

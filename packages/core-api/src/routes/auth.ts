@@ -89,7 +89,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       if (!dev) return undefined;
       audit(c, db, { developerId: dev.id, action: 'developer.registered', resourceType: 'developer', resourceId: dev.id });
       return startSession(c, dev);
-    })();
+    }).immediate();
     if (!result) throw ApiError.conflict('an account with this email already exists');
     return c.json(result, 201);
   });
@@ -111,7 +111,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       const session = startSession(c, dev);
       audit(c, db, { developerId: dev.id, action: 'session.login', resourceType: 'developer', resourceId: dev.id });
       return session;
-    })();
+    }).immediate();
     return c.json(result, 200);
   });
 
@@ -120,7 +120,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
     db.transaction(() => {
       deleteSession(db, who.credentialId);
       audit(c, db, { developerId: who.developerId, action: 'session.logout', resourceType: 'session', resourceId: who.credentialId });
-    })();
+    }).immediate();
     return c.body(null, 204);
   });
 }

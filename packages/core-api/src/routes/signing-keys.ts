@@ -61,7 +61,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
         const created = insertSigningKey(db, who.developerId, body.name, pem, fingerprint);
         audit(c, db, { developerId: who.developerId, action: 'signing_key.created', resourceType: 'signing_key', resourceId: created.id, details: { name: created.name, fingerprint } });
         return created;
-      })();
+      }).immediate();
       return c.json(publicSigningKey(row), 201);
     },
   );
@@ -103,7 +103,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
         const row = deactivateSigningKey(db, who.developerId, id);
         if (!row) throw ApiError.notFound('signing key not found');
         audit(c, db, { developerId: who.developerId, action: 'signing_key.deactivated', resourceType: 'signing_key', resourceId: id, details: { fingerprint: row.fingerprint } });
-      })();
+      }).immediate();
       return c.body(null, 204);
     },
   );

@@ -99,7 +99,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
           details: { app_id: owned.id, version_code: created.version_code },
         });
         return created;
-      })();
+      }).immediate();
       return c.json(publicVersion(row), 201);
     },
   );
@@ -148,7 +148,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
         if (!moved) throw ApiError.conflict(`only a draft can be submitted; this version is ${current.status}`, { status: current.status });
         audit(c, db, { developerId: who.developerId, action: 'version.submitted', resourceType: 'version', resourceId: moved.id, details: { app_id: owned.id, version_code: code } });
         return moved;
-      })();
+      }).immediate();
       return c.json(publicVersion(row), 200);
     },
   );
