@@ -1,4 +1,4 @@
-import { tempDir, type ChildHandle } from '@mosis/shared';
+import { freePort, tempDir, type ChildHandle } from '@mosis/shared';
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -36,10 +36,14 @@ describe('docker/entrypoint.sh', () => {
   let token: string;
 
   it('starts both services under Litestream on empty volumes; SIGTERM to it (PID 1 in the image) stops cleanly', async () => {
-    env = await deploymentEnv(dir.path, { LITESTREAM_BIN: litestreamBinary() });
+    const metricsAddr = `127.0.0.1:${await freePort()}`;
+    env = await deploymentEnv(dir.path, { LITESTREAM_BIN: litestreamBinary(), LITESTREAM_METRICS_ADDR: metricsAddr });
     running = await started(spawnEntrypoint(env), env);
     expect(running.proc.output()).toContain('entrypoint: portal.db is new');
     expect(healthcheck(env)).toBe(0);
+    // Litestream's own metrics, when LITESTREAM_METRICS_ADDR is set.
+    const metrics = await (await fetch(`http://${metricsAddr}/metrics`)).text();
+    expect(metrics).toContain(`litestream_sync_error_count{db="${env.DATA_DIR}/telemetry.db"}`);
     token = await register(running.core, 'nas@example.com');
     await createKey(running.core, token, 'before the restore');
 
