@@ -1,9 +1,11 @@
 import { openDatabase, tempDir } from '@mosis/shared';
+import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { runCli } from './cli.js';
 import { checkDatabase } from './database-check.js';
 import {
+  CLI,
   childPids,
   commandLine,
   createKey,
@@ -13,6 +15,7 @@ import {
   killTree,
   postJson,
   register,
+  started,
   startReplicated,
   stop,
   type Deployment,
@@ -102,6 +105,23 @@ describe('ops replicate', () => {
     const restored = await ops('restore', '--to', `${dir.path}/restored2`);
     expect(restored.code, restored.out).toBe(0);
     expect(apiKeys(`${dir.path}/restored2/portal.db`)).toBe(30);
+  });
+
+  it('Ctrl-C in a terminal (SIGINT to the whole process group) stops everything cleanly', async () => {
+    const child = spawn(process.execPath, [CLI, 'replicate'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    let out = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (out += d));
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+    const handle = { child, output: () => out, exited };
+    running = { proc: handle, core: '', ingest: '', env }; // cleaned up even if it never answers
+    running = await started(handle, env);
+    await createKey(running.core, token, 'before ctrl-c');
+    process.kill(-child.pid!, 'SIGINT');
+    expect((await exited).code, out).toBe(0);
+    expect(out.match(/"msg":"stopped"/g)).toHaveLength(2);
+    expect(out).toContain('litestream shut down');
+    expect(out).not.toMatch(/level=ERROR/);
   });
 
   it('restores a missing database from its replica at start-up', async () => {
