@@ -55,6 +55,22 @@ describe('idempotency', () => {
     }
   });
 
+  it('finds a retry whose corrected timestamp crossed midnight, and one moved by most of a day', async () => {
+    const t = await startTestIngest({ apps: [{ packageId: APP }] });
+    try {
+      const midnight = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+      const e = event(APP, { timestamp: new Date(midnight - 5 * 60_000).toISOString() });
+      expect(await (await t.post('/v1/events', { events: [e] })).json()).toMatchObject({ accepted: 1 });
+      const shifted = await t.post('/v1/events', { sent_at: new Date(Date.now() - 10 * 60_000).toISOString(), events: [e] });
+      expect(await shifted.json()).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+      const farShifted = await t.post('/v1/events', { sent_at: new Date(Date.now() - 20 * 3_600_000).toISOString(), events: [e] });
+      expect(await farShifted.json()).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+      expect(t.count()).toBe(1);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('keeps one row per id under many concurrent retries', async () => {
     const t = await startTestIngest({ apps: [{ packageId: APP }] });
     try {

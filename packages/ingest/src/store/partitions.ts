@@ -24,15 +24,17 @@ const PARTITION_DDL: Record<PartitionKind, string> = {
       mosis_version TEXT,
       event_data TEXT                   -- JSON object; NULL when empty
     );
-    -- Idempotency key: a retry comes from the same device, so (device_id, event_id) names an event. Device
-    -- first keeps one request's rows on one or two index pages; keyed by event_id alone, every row of a
-    -- batch dirtied its own page in the last minute's index range (measured: 2.3x slower inserts).
-    CREATE UNIQUE INDEX {t}_device_event ON {t}(device_id, event_id) WHERE event_id IS NOT NULL;
-    -- Per app and UTC day number, what rollup and retention scan: within a day, entries append in rowid
-    -- order, so a commit touches one page per app instead of one per row (an (app_id, timestamp) index was
-    -- 2.4x slower under devices' minute-wide timestamp spread). Queries must name the expression exactly:
-    -- WHERE app_id = ? AND timestamp / 86400000 BETWEEN ? AND ?
-    CREATE INDEX {t}_app_day ON {t}(app_id, timestamp / 86400000);`,
+    -- One index for both readers and idempotency: (app, UTC day number, device, event_id).
+    -- * Rollup and retention scan an app's day as a prefix. Queries must name the expression exactly:
+    --   WHERE app_id = ? AND timestamp / 86400000 BETWEEN ? AND ?
+    -- * A retry comes from the same device for the same app, so the key finds it within its day; the
+    --   writer also looks in the neighbouring days (a retry's corrected timestamp may cross midnight).
+    --   Events without event_id (NULL) never conflict.
+    -- * Inserts stay local: one request's rows (one device) share one or two leaf pages, where an index on
+    --   event_id or (app_id, timestamp) dirtied a page per row under devices' minute-wide timestamp spread.
+    -- Measured against event_id + (app_id, timestamp) indexes: 11k -> 114k rows/s (CPU, 1000-row
+    -- transactions) and 117 instead of 126 bytes per event.
+    CREATE UNIQUE INDEX {t}_app_day ON {t}(app_id, timestamp / 86400000, device_id, event_id);`,
   crashes: `
     CREATE TABLE {t} (
       id INTEGER PRIMARY KEY,

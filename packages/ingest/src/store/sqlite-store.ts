@@ -8,6 +8,8 @@ const DAY_MS = 86_400_000;
 
 /** Per UTC day: its name and its month's bounds (cached, every row needs them). */
 interface DayInfo {
+  /** Day number: timestamp / 86400000, as the events index has it. */
+  n: number;
   day: string;
   month: string;
   monthStart: number;
@@ -25,8 +27,10 @@ interface Partition {
   insert: Statement;
   /** Multi-row event inserts by row count (1..INSERT_CHUNK_ROWS), prepared on first use. */
   chunks: Map<number, Statement>;
-  /** Finds a row by its idempotency key (device_id, event_id / crash_id). */
+  /** Crashes: finds a row by (device_id, crash_id). */
   hasId: Statement;
+  /** Events: finds (app_id, day number in (?, ?), device_id, event_id), i.e. in two other days. */
+  hasEventInDays: Statement;
 }
 
 /**
@@ -107,7 +111,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const app = this.appId(r.appId, r.packageId);
       const info = this.dayInfo(r.timestamp);
       const part = this.partition('events', info.month);
-      if (r.eventId && this.inNeighbour('events', r.deviceHash, r.eventId, r.timestamp, info)) continue;
+      if (r.eventId && this.inNeighbourDays(app, r.deviceHash, r.eventId, info)) continue;
       let params = pending.get(part);
       if (!params) pending.set(part, (params = []));
       params.push(app, r.deviceHash, this.eventType(r.eventType), r.timestamp, r.eventId, r.mosisVersion, r.data);
@@ -143,7 +147,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const app = this.appId(r.appId, r.packageId);
       const info = this.dayInfo(r.timestamp);
       const part = this.partition('crashes', info.month);
-      if (r.crashId && this.inNeighbour('crashes', r.deviceHash, r.crashId, r.timestamp, info)) continue;
+      if (r.crashId && this.inNeighbourMonth(r.deviceHash, r.crashId, r.timestamp, info)) continue;
       const res = part.insert.run(
         app,
         r.deviceHash,
@@ -166,17 +170,30 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   /**
-   * A retry's corrected timestamp can differ a little from the first attempt's (its sent_at changed), so
-   * near a month boundary the same id may already sit in the neighbouring month's partition.
+   * A retry's corrected timestamp can differ from the first attempt's (its sent_at, or the device clock,
+   * changed), so the same event may already be stored under the previous or the next UTC day; the unique
+   * index catches it only within its own day. Neighbour days in another month are in that partition.
    */
-  private inNeighbour(kind: PartitionKind, device: bigint, id: Buffer, ts: number, info: DayInfo): boolean {
+  private inNeighbourDays(app: number, device: bigint, id: Buffer, info: DayInfo): boolean {
+    const prev = this.dayInfo((info.n - 1) * DAY_MS);
+    const next = this.dayInfo((info.n + 1) * DAY_MS);
+    if (prev.month === info.month && next.month === info.month) {
+      return this.partition('events', info.month).hasEventInDays.get(app, prev.n, next.n, device, id) !== undefined;
+    }
+    for (const d of [prev, next]) {
+      if (!this.known.has(partitionName('events', d.month))) continue;
+      if (this.partition('events', d.month).hasEventInDays.get(app, d.n, d.n, device, id) !== undefined) return true;
+    }
+    return false;
+  }
+
+  /** Crashes: near a month boundary, the same crash_id may sit in the neighbouring month's partition. */
+  private inNeighbourMonth(device: bigint, id: Buffer, ts: number, info: DayInfo): boolean {
     let month: string | undefined;
     if (ts - info.monthStart < MONTH_EDGE_DEDUP_MS) month = info.prevMonth;
     else if (info.nextMonthStart - ts <= MONTH_EDGE_DEDUP_MS) month = info.nextMonth;
-    if (!month) return false;
-    const name = partitionName(kind, month);
-    if (!this.known.has(name)) return false;
-    return this.partition(kind, month).hasId.get(device, id) !== undefined;
+    if (!month || !this.known.has(partitionName('crashes', month))) return false;
+    return this.partition('crashes', month).hasId.get(device, id) !== undefined;
   }
 
   private partition(kind: PartitionKind, month: string): Partition {
@@ -198,8 +215,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
                  message, stack_trace, context, mosis_version, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
         ),
-        // Crash partitions are keyed by crash_id alone (low volume); device_id = ? is then just a filter.
         hasId: this.db.prepare(`SELECT 1 FROM ${name} WHERE device_id = ? AND ${idColumn} = ?`).pluck(),
+        hasEventInDays: this.db.prepare(
+          kind === 'events'
+            ? `SELECT 1 FROM ${name} WHERE app_id = ? AND timestamp / 86400000 IN (?, ?) AND device_id = ? AND event_id = ?`
+            : 'SELECT NULL WHERE 0',
+        ).pluck(),
       };
       this.partitions.set(name, p);
     }
@@ -233,6 +254,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const monthStart = Date.UTC(y, m, 1);
       const nextMonthStart = Date.UTC(y, m + 1, 1);
       info = {
+        n,
         day: d.toISOString().slice(0, 10),
         month: d.toISOString().slice(0, 7),
         monthStart,
