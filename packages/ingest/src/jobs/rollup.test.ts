@@ -105,6 +105,12 @@ describe('rollup of events', () => {
     db.exec('DELETE FROM telemetry_daily');
     await rebuildRange({ db, reader, from: '2026-11-01', to: '2026-11-30' });
     expect(dailyAggregates(db)).toEqual(inline);
+    db.exec('DELETE FROM telemetry_daily');
+    // A throttled reader (as scheduled), same result.
+    const throttled = createWorkerReader(db.name, { pauseRatio: 1 });
+    await rebuildRange({ db, reader: throttled, from: '2026-11-01', to: '2026-11-30' });
+    await throttled.close();
+    expect(dailyAggregates(db)).toEqual(inline);
     expect(inline).toEqual(groupByFromScratch(db));
   });
 });

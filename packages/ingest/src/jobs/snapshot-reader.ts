@@ -31,7 +31,27 @@ db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
 db.pragma('cache_size = -' + workerData.cacheKib);
 db.pragma('temp_store = MEMORY');
 const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck();
-parentPort.on('message', ({ id, queries }) => {
+// Requests are handled one at a time; after each, the thread idles pauseRatio times as long as it worked.
+const queue = [];
+let busy = false;
+parentPort.on('message', (msg) => {
+  queue.push(msg);
+  if (!busy) next();
+});
+function next() {
+  const msg = queue.shift();
+  if (!msg) {
+    busy = false;
+    return;
+  }
+  busy = true;
+  const t0 = performance.now();
+  handle(msg);
+  const pause = (performance.now() - t0) * workerData.pauseRatio;
+  if (pause >= 1) setTimeout(next, pause);
+  else setImmediate(next);
+}
+function handle({ id, queries }) {
   let results;
   try {
     db.exec('BEGIN');
@@ -50,7 +70,7 @@ parentPort.on('message', ({ id, queries }) => {
     return;
   }
   parentPort.postMessage({ id, results });
-});
+}
 `;
 
 /** Busy timeout of the worker's connection (as openDatabase's). */
@@ -58,12 +78,16 @@ const WORKER_BUSY_TIMEOUT_MS = 5_000;
 /** Page cache of the worker's connection: 64 MiB, enough for a day's index range and the DISTINCT sets. */
 const WORKER_CACHE_KIB = 64 * 1024;
 
-/** A reader on a worker thread over the database file at `path`. */
-export function createWorkerReader(path: string): SnapshotReader {
+/**
+ * A reader on a worker thread over the database file at `path`. With `pauseRatio` r the thread rests r
+ * times as long as each read took, so it uses at most 1/(1+r) of a core (the scheduled rollup uses 1: on
+ * a 2-core box ingest keeps most of the CPU; `ops` runs flat out).
+ */
+export function createWorkerReader(path: string, opts: { pauseRatio?: number } = {}): SnapshotReader {
   const driver = createRequire(import.meta.url).resolve('better-sqlite3');
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { path, driver, busyTimeoutMs: WORKER_BUSY_TIMEOUT_MS, cacheKib: WORKER_CACHE_KIB },
+    workerData: { path, driver, busyTimeoutMs: WORKER_BUSY_TIMEOUT_MS, cacheKib: WORKER_CACHE_KIB, pauseRatio: opts.pauseRatio ?? 0 },
   });
   // Idle, the worker must not keep the process alive.
   worker.unref();
