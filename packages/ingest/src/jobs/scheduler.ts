@@ -59,7 +59,9 @@ export function startScheduledJobs(opts: {
         job === 'rollup'
           ? await runRollupJob(ctx)
           : await runPruneJob(ctx, { retentionDays: config.RETENTION_DAYS, litestream: config.LITESTREAM });
-      log.info(`${job} done`, { duration_ms: Math.round(performance.now() - started), ...result });
+      // An idle rollup tick (nothing dirty) is not news.
+      const idle = job === 'rollup' && 'units' in result && result.units === 0;
+      (idle ? log.debug : log.info)(`${job} done`, { duration_ms: Math.round(performance.now() - started), ...result });
     } catch (err) {
       if (err instanceof LeaseBusyError) log.info(`${job} skipped`, { reason: err.message });
       else if (!abort.signal.aborted) log.error(`${job} failed`, { err });
