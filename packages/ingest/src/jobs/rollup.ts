@@ -271,8 +271,8 @@ function writeUnit(db: DB, u: Unit, snapshot: (unknown[] | null)[]): UnitResult 
   const write = db.transaction((): UnitResult => {
     const result: UnitResult = { days: 0, rawRows: 0, leftDirty: 0, skippedDays: 0 };
     // The watermark may have moved since the snapshot (a prune in another process): take the later one.
-    const now = db.prepare('SELECT kept_from FROM retention_watermark WHERE kind = ?').get(u.kind) as { kept_from: string } | undefined;
-    const keptFrom = [watermark[0]?.kept_from, now?.kept_from].filter(Boolean).sort().pop();
+    const current = db.prepare('SELECT kept_from FROM retention_watermark WHERE kind = ?').get(u.kind) as { kept_from: string } | undefined;
+    const keptFrom = [watermark[0]?.kept_from, current?.kept_from].filter(Boolean).sort().pop();
     if (!partitionGone) {
       const days = daysBetween(u.fromDay, u.toDay).filter((day) => {
         const keep = !keptFrom || day >= keptFrom;
