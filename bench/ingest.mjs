@@ -7,20 +7,21 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APPS, appPackage, DEVICES, SPREAD_MS, uuidv7 } from './lib/events.mjs';
-import { DATABASES, databasePath, migrateUp, openDatabase, ROOT, seedPortal, startIngest, watchRss } from './lib/service.mjs';
+import { loadavg } from 'node:os';
+import { cpuSeconds, DATABASES, databasePath, migrateUp, openDatabase, ROOT, seedPortal, startIngest, watchRss } from './lib/service.mjs';
 
 const { ensurePartition, monthOf } = await import(`${ROOT}packages/ingest/dist/store/partitions.js`);
 
 /** Seconds per case; batches of 100 run 30 s (the sustained target). BENCH_QUICK=1 shortens everything. */
 const QUICK = process.env.BENCH_QUICK === '1';
 const CASES = [
-  { batch: 1, connections: 64, seconds: QUICK ? 3 : 10 },
+  { batch: 1, connections: 128, seconds: QUICK ? 3 : 10 },
   { batch: 10, connections: 64, seconds: QUICK ? 3 : 10 },
   { batch: 100, connections: 32, seconds: QUICK ? 5 : 30 },
   { batch: 1000, connections: 8, seconds: QUICK ? 3 : 10 },
 ];
 const BASELINE_CASES = [
-  { batch: 1, connections: 64, seconds: QUICK ? 3 : 8 },
+  { batch: 1, connections: 128, seconds: QUICK ? 3 : 8 },
   { batch: 100, connections: 32, seconds: QUICK ? 3 : 8 },
 ];
 const WARMUP_SECONDS = 2;
@@ -49,7 +50,9 @@ async function runService(label, cases, env = {}) {
       for (const c of cases) {
         await load(svc.url, { ...c, seconds: WARMUP_SECONDS });
         const stopRss = watchRss(svc.pid);
+        const cpu0 = cpuSeconds(svc.pid);
         const r = await load(svc.url, c);
+        const cpu = cpuSeconds(svc.pid) - cpu0;
         const rss = stopRss();
         const ok = r.requests - r.non2xx;
         rows.push({
@@ -62,6 +65,9 @@ async function runService(label, cases, env = {}) {
           p50: r.p50,
           p99: r.p99,
           rssMiB: rss / 2 ** 20,
+          // CPU the service used per stored event: a figure that holds when other work shares the cores.
+          cpuPct: (100 * cpu) / r.durationSec,
+          cpuUsPerEvent: (1e6 * cpu) / Math.max(1, ok * c.batch),
           failed: r.non2xx + r.errors + r.timeouts,
         });
         process.stdout.write(`  ${label} batch ${c.batch}: ${fmt(rows.at(-1).eventsPerSec)} events/s, p99 ${r.p99} ms\n`);
@@ -106,6 +112,7 @@ async function rawLimit() {
       for (const r of rows) insert.run(r[0], r[1], r[2], r[3], r[4], r[5], r[6]);
     });
     let insertMs = 0;
+    let cpuUs = 0;
     for (let done = 0; done < RAW_ROWS; done += RAW_TX_ROWS) {
       // Rows are built outside the timed part: this measures SQLite, not the generator.
       const now = Date.now();
@@ -118,11 +125,14 @@ async function rawLimit() {
         }
       }
       const t0 = performance.now();
+      const c0 = process.cpuUsage();
       tx.immediate(rows);
+      const c = process.cpuUsage(c0);
       insertMs += performance.now() - t0;
+      cpuUs += c.user + c.system;
     }
     db.close();
-    return { eventsPerSec: RAW_ROWS / (insertMs / 1000), ...bytesPerEvent(path) };
+    return { eventsPerSec: RAW_ROWS / (insertMs / 1000), cpuUsPerEvent: cpuUs / RAW_ROWS, ...bytesPerEvent(path) };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -131,24 +141,28 @@ async function rawLimit() {
 const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits }) : '-');
 
 function table(rows) {
-  const head = ['service', 'batch', 'conns', 'secs', 'req/s', 'events/s', 'p50 ms', 'p99 ms', 'RSS MiB', 'failed'];
-  const body = rows.map((r) => [r.label, r.batch, r.connections, fmt(r.seconds), fmt(r.reqPerSec), fmt(r.eventsPerSec), fmt(r.p50, 1), fmt(r.p99, 1), fmt(r.rssMiB, 1), r.failed]);
+  const head = ['service', 'batch', 'conns', 'secs', 'req/s', 'events/s', 'p50 ms', 'p99 ms', 'RSS MiB', 'CPU %', 'CPU us/event', 'failed'];
+  const body = rows.map((r) => [r.label, r.batch, r.connections, fmt(r.seconds), fmt(r.reqPerSec), fmt(r.eventsPerSec), fmt(r.p50, 1), fmt(r.p99, 1), fmt(r.rssMiB, 1), fmt(r.cpuPct), fmt(r.cpuUsPerEvent, 1), r.failed]);
   const widths = head.map((h, i) => Math.max(String(h).length, ...body.map((b) => String(b[i]).length)));
   const line = (cells) => cells.map((c, i) => String(c).padStart(widths[i])).join('  ');
   console.log(line(head));
   for (const b of body) console.log(line(b));
 }
 
+const load1 = () => loadavg()[0].toFixed(2);
+
 export async function run() {
+  // Other work on the machine slows every figure; the load average says how much was going on.
+  console.log(`load average at start: ${load1()} (${(await import('node:os')).cpus().length} cores)`);
   console.log(`ingest: ${DEVICES} devices, ${APPS} apps, timestamps over the last ${SPREAD_MS / 1000} s, load generator in its own process`);
   const grouped = await runService('ingest', CASES);
   const naive = await runService('naive', BASELINE_CASES, { INGEST_FLUSH_MAX_EVENTS: '1', INGEST_FLUSH_INTERVAL_MS: '0' });
   process.stdout.write('  raw better-sqlite3 limit...\n');
   const raw = await rawLimit();
 
-  console.log('');
+  console.log(`\nload average at end: ${load1()}`);
   table([...grouped.rows, ...naive.rows]);
-  console.log(`raw limit (a): ${fmt(raw.eventsPerSec)} events/s (better-sqlite3, ${RAW_TX_ROWS}-row transactions, ${fmt(raw.rows)} rows, ${fmt(raw.bytes, 1)} bytes/event)`);
+  console.log(`raw limit (a): ${fmt(raw.eventsPerSec)} events/s, ${fmt(raw.cpuUsPerEvent, 1)} CPU us/event (better-sqlite3, ${RAW_TX_ROWS}-row transactions, ${fmt(raw.rows)} rows, ${fmt(raw.bytes, 1)} bytes/event)`);
   console.log(`bytes per stored event (ingest, tables + indexes): ${fmt(grouped.bytesPerEvent.bytes, 1)} over ${fmt(grouped.bytesPerEvent.rows)} rows`);
 
   const at = (rows, batch) => rows.find((r) => r.batch === batch);
@@ -157,7 +171,11 @@ export async function run() {
   console.log('\nratios');
   for (const r of grouped.rows) {
     const n = at(naive.rows, r.batch);
-    console.log(`  batch ${String(r.batch).padStart(4)}: ${fmt((100 * r.eventsPerSec) / raw.eventsPerSec, 1)}% of raw limit (a)` + (n ? `, ${fmt(r.eventsPerSec / n.eventsPerSec, 2)}x naive (b)` : ''));
+    console.log(
+      `  batch ${String(r.batch).padStart(4)}: ${fmt((100 * r.eventsPerSec) / raw.eventsPerSec, 1)}% of raw limit (a) in events/s, ` +
+        `raw CPU/event is ${fmt((100 * raw.cpuUsPerEvent) / r.cpuUsPerEvent, 1)}% of ingest's` +
+        (n ? `; ${fmt(r.eventsPerSec / n.eventsPerSec, 2)}x naive (b) in events/s, ${fmt(n.cpuUsPerEvent / r.cpuUsPerEvent, 2)}x less CPU/event` : ''),
+    );
   }
   const peakRss = Math.max(...grouped.rows.map((r) => r.rssMiB));
   const checks = [

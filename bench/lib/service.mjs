@@ -66,6 +66,16 @@ export function rssBytes(pid) {
   }
 }
 
+/** CPU seconds (user + system) a process has used so far (Linux /proc). */
+export function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Samples a process's RSS every `everyMs` until stopped; returns the peak. */
 export function watchRss(pid, everyMs = 200) {
   let peak = 0;
