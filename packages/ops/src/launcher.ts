@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { waitForQuiet } from './quiet.js';
 
 /** Entry points of the two services, next to this package in the workspace (source and image alike). */
 export const SERVICES = {
@@ -15,12 +17,15 @@ export const CHILD_STOP_TIMEOUT_MS = 8_000;
 /** How often the launcher checks, under Litestream, that Litestream (its parent) is still there. */
 export const PARENT_CHECK_INTERVAL_MS = 1_000;
 /**
- * Under Litestream, how long the launcher stays after both services stopped: two of Litestream's 1 s
- * monitor ticks, so that it copies and checkpoints the last WAL frames in its normal loop. Left to its
- * shutdown path, v0.3.13 still ships the frames but can fail the checkpoint there ("error closing db ...
- * context canceled", benbjohnson/litestream#601) and exit 1.
+ * Under Litestream, the launcher stays after both services stopped until Litestream's files (replicas in
+ * BACKUP_DIR, shadow WALs in DATA_DIR) have not changed for LITESTREAM_QUIET_MS, two of its 1 s ticks:
+ * it then has copied, checkpointed and shipped the last WAL frames in its normal loop. Left to its
+ * shutdown path, v0.3.13 still ships them but can fail there ("error closing db": a checkpoint on a
+ * cancelled context, benbjohnson/litestream#601, or two goroutines writing the same segment) and exit 1.
  */
-export const LITESTREAM_LINGER_MS = 2_000;
+export const LITESTREAM_QUIET_MS = 2_000;
+/** The longest the launcher waits for Litestream to go quiet before it exits anyway. */
+export const LITESTREAM_QUIET_MAX_MS = 20_000;
 
 /**
  * Runs both services as child processes sharing this process's environment and stdio. A signal
@@ -61,7 +66,7 @@ export function launch(): void {
         stopAll('SIGTERM');
       }
       if (children.size === 0) {
-        if (underLitestream) setTimeout(() => process.exit(exitCode), LITESTREAM_LINGER_MS);
+        if (underLitestream) void litestreamQuiet().then(() => process.exit(exitCode));
         else process.exit(exitCode);
       }
     });
@@ -78,6 +83,14 @@ export function launch(): void {
       stopAll('SIGTERM');
     }, PARENT_CHECK_INTERVAL_MS).unref();
   }
+}
+
+/** Waits until Litestream's directories are quiet (see LITESTREAM_QUIET_MS). */
+function litestreamQuiet(): Promise<number> {
+  const dataDir = resolve(process.env.DATA_DIR || './data');
+  const dirs = [join(dataDir, '.portal.db-litestream'), join(dataDir, '.telemetry.db-litestream')];
+  if (process.env.BACKUP_DIR) dirs.push(resolve(process.env.BACKUP_DIR));
+  return waitForQuiet(dirs, LITESTREAM_QUIET_MS, LITESTREAM_QUIET_MAX_MS);
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) launch();
