@@ -11,6 +11,7 @@ import {
   type Metrics,
 } from '@mosis/shared';
 import { PortalAppCache } from './apps/app-cache.js';
+import { BodyBudget } from './http/body-budget.js';
 import type { IngestConfig } from './config.js';
 import { MAX_BATCH_CRASHES, MAX_BATCH_EVENTS, MAX_CRASHES_BODY_BYTES, MAX_EVENTS_BODY_BYTES } from './limits.js';
 import { createIngestMetrics } from './metrics.js';
@@ -38,6 +39,8 @@ export interface IngestDeps {
 /** The ingest service's parts: its HTTP app and the write path behind it. */
 export interface IngestService {
   app: OpenAPIHono;
+  /** Bytes of request bodies being read right now (bounded by INGEST_MAX_BODY_BYTES_IN_FLIGHT). */
+  budget: BodyBudget;
   /**
    * The one writer of telemetry.db. Other writes (rollup, retention) either run through
    * `writer.exclusive(fn)` or are synchronous better-sqlite3 transactions on the same connection (they
@@ -62,7 +65,8 @@ export function createIngest(deps: IngestDeps): IngestService {
   const hasher = new DeviceHasher(loadDeviceSecret(config.DATA_DIR, config.DEVICE_HASH_SECRET));
   const store = new SqliteTelemetryStore(telemetry);
   let writer: GroupCommitWriter | undefined;
-  const ingestMetrics = createIngestMetrics(metrics, () => writer, apps);
+  const budget = new BodyBudget(config.INGEST_MAX_BODY_BYTES_IN_FLIGHT);
+  const ingestMetrics = createIngestMetrics(metrics, () => writer, apps, () => budget.inUse);
   writer = new GroupCommitWriter(
     store,
     {
@@ -83,7 +87,7 @@ export function createIngest(deps: IngestDeps): IngestService {
     if (stopping) c.header('Connection', 'close');
   });
 
-  const batch: BatchDeps = { apps, hasher, writer, metrics: ingestMetrics, stopping: () => stopping, ...(deps.now && { now: deps.now }) };
+  const batch: BatchDeps = { apps, hasher, writer, budget, metrics: ingestMetrics, stopping: () => stopping, ...(deps.now && { now: deps.now }) };
   app.openAPIRegistry.registerPath(eventsRoute);
   app.post(
     eventsRoute.path,
@@ -108,6 +112,7 @@ export function createIngest(deps: IngestDeps): IngestService {
 
   return {
     app,
+    budget,
     writer,
     store,
     apps,

@@ -4,6 +4,7 @@ import {
   DEFAULT_APP_CACHE_REFRESH_MS,
   DEFAULT_FLUSH_INTERVAL_MS,
   DEFAULT_FLUSH_MAX_EVENTS,
+  DEFAULT_MAX_BODY_BYTES_IN_FLIGHT,
   DEFAULT_QUEUE_MAX_BYTES,
   DEFAULT_QUEUE_MAX_EVENTS,
 } from './limits.js';
@@ -16,6 +17,8 @@ export const ingestConfigSchema = baseConfigSchema.extend({
   INGEST_QUEUE_MAX_EVENTS: z.coerce.number().int().min(1_000).max(1_000_000).default(DEFAULT_QUEUE_MAX_EVENTS),
   /** Body bytes waiting for a commit above which new requests get 503 + Retry-After. */
   INGEST_QUEUE_MAX_BYTES: z.coerce.number().int().min(4 * 1024 * 1024).default(DEFAULT_QUEUE_MAX_BYTES),
+  /** Bytes of request bodies read and parsed at once above which new requests get 503 + Retry-After. */
+  INGEST_MAX_BODY_BYTES_IN_FLIGHT: z.coerce.number().int().min(4 * 1024 * 1024).default(DEFAULT_MAX_BODY_BYTES_IN_FLIGHT),
   /** Events that trigger an immediate flush (group commit size). */
   INGEST_FLUSH_MAX_EVENTS: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_FLUSH_MAX_EVENTS),
   /** Milliseconds a queued request waits at most for more requests to share its commit. */

@@ -18,12 +18,13 @@ export function createIngestMetrics(
   m: Metrics,
   writer: () => GroupCommitWriter | undefined,
   apps: AppLookup & { size?: number },
+  bodyBytesInFlight: () => number = () => 0,
 ): IngestMetrics {
   const registers = [m.registry];
   const accepted = new Counter({ name: 'ingest_accepted_total', help: 'Events or crashes stored (kind = events | crashes)', labelNames: ['kind'] as const, registers });
   const duplicates = new Counter({ name: 'ingest_duplicates_total', help: 'Items not stored again because their id was already stored', labelNames: ['kind'] as const, registers });
   const rejected = new Counter({ name: 'ingest_rejected_total', help: 'Items rejected, by reason code', labelNames: ['kind', 'reason'] as const, registers });
-  const refused = new Counter({ name: 'ingest_refused_requests_total', help: 'Requests answered 503 before reading (queue_full | stopping)', labelNames: ['reason'] as const, registers });
+  const refused = new Counter({ name: 'ingest_refused_requests_total', help: 'Requests answered 503 (queue_full | bodies_in_flight | stopping); nothing of them stored', labelNames: ['reason'] as const, registers });
   const flushRows = new Histogram({
     name: 'ingest_flush_rows',
     help: 'Rows committed per group-commit transaction',
@@ -57,6 +58,14 @@ export function createIngestMetrics(
     registers,
     collect() {
       this.set(writer()?.depthBytes ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'ingest_body_bytes_in_flight',
+    help: 'Request body bytes reserved by requests being read and parsed',
+    registers,
+    collect() {
+      this.set(bodyBytesInFlight());
     },
   });
   new Gauge({

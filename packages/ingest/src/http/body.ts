@@ -11,7 +11,12 @@ const gunzipAsync = promisify(gunzip);
  * decompressed form) over `limitBytes` is refused with 413 without being held in memory whole. Gzip is
  * inflated with `maxOutputLength`, so a gzip bomb stops at the limit instead of filling memory.
  */
-export async function readJsonBody(c: Context, limitBytes: number): Promise<{ value: unknown; bytes: number }> {
+export async function readJsonBody(
+  c: Context,
+  limitBytes: number,
+  /** Called with the (decompressed) size before parsing; may throw to refuse (memory budget). */
+  admit: (bytes: number) => void = () => {},
+): Promise<{ value: unknown; bytes: number }> {
   const type = c.req.header('content-type');
   if (!type || !/^application\/json\s*(;|$)/i.test(type.trim())) {
     throw new ApiError(415, 'unsupported_media_type', 'Content-Type must be application/json');
@@ -38,6 +43,7 @@ export async function readJsonBody(c: Context, limitBytes: number): Promise<{ va
   } else if (raw.length > limitBytes) {
     throw tooLarge(limitBytes);
   }
+  admit(text.length);
   try {
     return { value: JSON.parse(text.toString('utf8')), bytes: text.length };
   } catch (err) {

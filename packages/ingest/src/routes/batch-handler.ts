@@ -2,6 +2,7 @@ import { ApiError } from '@mosis/shared';
 import type { Context } from 'hono';
 import type { AppLookup } from '../apps/app-cache.js';
 import { readJsonBody } from '../http/body.js';
+import { reservationFor, type BodyBudget } from '../http/body-budget.js';
 import type { IngestMetrics } from '../metrics.js';
 import type { DeviceHasher } from '../privacy/device-hash.js';
 import type { CrashRecord, EventRecord, WriteRequest } from '../store/types.js';
@@ -17,6 +18,8 @@ export interface BatchDeps {
   apps: AppLookup;
   hasher: DeviceHasher;
   writer: GroupCommitWriter;
+  /** Bounds the bytes of bodies being read and parsed at once. */
+  budget: BodyBudget;
   metrics: IngestMetrics;
   /** True once shutdown began: new requests are refused. */
   stopping: () => boolean;
@@ -52,31 +55,49 @@ export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKin
       deps.metrics.refused.inc({ reason });
       throw ApiError.unavailable(RETRY_AFTER_SECONDS, reason === 'stopping' ? 'service is stopping, retry later' : 'write queue is full, retry later');
     }
-    const body = await readJsonBody(c, spec.maxBodyBytes);
-    const envelope = parseEnvelope(body.value, spec.kind, spec.maxItems);
-    const t = now();
-    const ctx: ItemContext = { apps: deps.apps, hasher: deps.hasher, now: t, offset: clockOffset(envelope.sentAt, t) };
-    const rows: R[] = [];
-    const rejected: Rejection[] = [];
-    envelope.items.forEach((item, i) => {
-      const r = spec.toRecord(item, i, ctx);
-      if ('reason' in r) rejected.push(r);
-      else rows.push(r);
-    });
-    for (const r of rejected) deps.metrics.rejected.inc({ kind: spec.kind, reason: r.reason });
-
+    let reserved = reservationFor(c.req.header('content-length'), c.req.header('content-encoding'), spec.maxBodyBytes);
+    if (!deps.budget.tryReserve(reserved)) {
+      deps.metrics.refused.inc({ reason: 'bodies_in_flight' });
+      throw ApiError.unavailable(RETRY_AFTER_SECONDS, 'too many requests in flight, retry later');
+    }
     let stored = 0;
     let duplicates = 0;
-    if (rows.length) {
-      if (deps.writer.saturated) {
-        deps.metrics.refused.inc({ reason: 'queue_full' });
-        throw ApiError.unavailable(RETRY_AFTER_SECONDS, 'write queue is full, retry later');
+    let rejected: Rejection[];
+    try {
+      const body = await readJsonBody(c, spec.maxBodyBytes, (bytes) => {
+        // A gzip body inflated past its estimate: reserve the rest before parsing it.
+        if (bytes <= reserved) return;
+        if (!deps.budget.tryReserve(bytes - reserved)) {
+          deps.metrics.refused.inc({ reason: 'bodies_in_flight' });
+          throw ApiError.unavailable(RETRY_AFTER_SECONDS, 'too many requests in flight, retry later');
+        }
+        reserved = bytes;
+      });
+      const envelope = parseEnvelope(body.value, spec.kind, spec.maxItems);
+      const t = now();
+      const ctx: ItemContext = { apps: deps.apps, hasher: deps.hasher, now: t, offset: clockOffset(envelope.sentAt, t) };
+      const rows: R[] = [];
+      rejected = [];
+      for (let i = 0; i < envelope.items.length; i++) {
+        const r = spec.toRecord(envelope.items[i], i, ctx);
+        if ('reason' in r) rejected.push(r);
+        else rows.push(r);
       }
-      const result = await deps.writer.submit({ kind: spec.kind, rows } as WriteRequest, body.bytes);
-      stored = result.stored;
-      duplicates = result.duplicates;
-      deps.metrics.accepted.inc({ kind: spec.kind }, stored);
-      if (duplicates) deps.metrics.duplicates.inc({ kind: spec.kind }, duplicates);
+      for (const r of rejected) deps.metrics.rejected.inc({ kind: spec.kind, reason: r.reason });
+
+      if (rows.length) {
+        if (deps.writer.saturated) {
+          deps.metrics.refused.inc({ reason: 'queue_full' });
+          throw ApiError.unavailable(RETRY_AFTER_SECONDS, 'write queue is full, retry later');
+        }
+        const result = await deps.writer.submit({ kind: spec.kind, rows } as WriteRequest, body.bytes);
+        stored = result.stored;
+        duplicates = result.duplicates;
+        deps.metrics.accepted.inc({ kind: spec.kind }, stored);
+        if (duplicates) deps.metrics.duplicates.inc({ kind: spec.kind }, duplicates);
+      }
+    } finally {
+      deps.budget.release(reserved);
     }
     return c.json({ accepted: stored, duplicates, rejected } satisfies BatchResponse, 202);
   };
