@@ -79,6 +79,8 @@ describe('retention', () => {
     expect(truth.find((r) => r.app_id === 'a1' && r.date === '2026-07-04')).toMatchObject({ count: 73 });
     expect(db.prepare("SELECT fingerprint FROM crash_daily ORDER BY date").all()).toEqual([{ fingerprint: 'old' }, { fingerprint: 'new' }]);
     expect(crashTruth).toEqual({ n: 2 });
+    // The writer's auto-checkpoint (off while prune checkpointed on the reader thread) is back.
+    expect(db.pragma('wal_autocheckpoint', { simple: true })).toBe(1000);
     // Freed pages went back to the filesystem.
     expect(result.vacuumedPages).toBeGreaterThan(0);
     expect(db.pragma('freelist_count', { simple: true })).toBe(0);

@@ -34,6 +34,9 @@ export const STEP_TARGET_MS = 20;
  */
 export const DRAIN_BEFORE_DROP_ROWS = 50_000;
 
+/** WAL size above which prune asks the reader thread for a checkpoint between steps (16 MiB). */
+export const CHECKPOINT_WAL_BYTES = 16 * 1024 * 1024;
+
 /** Sizes the next chunk of a chunked write so that one takes about `targetMs`. */
 class AdaptiveChunk {
   constructor(
@@ -114,13 +117,32 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
   if (opts.dryRun) {
     result.rolledUpFirst = (db.prepare('SELECT count(*) AS n FROM rollup_dirty WHERE day < ?').get(cutoffDay) as { n: number }).n;
     for (const p of listPartitions(db)) {
-      if (lastDayOfMonth(p.month) < cutoffDay) result.dropped.push({ name: p.name, rows: countRows(db, p.name) });
-      else if (`${p.month}-01` < cutoffDay) result.trimmed.push({ name: p.name, rows: countRows(db, p.name, cutoffMs) });
+      if (lastDayOfMonth(p.month) < cutoffDay) result.dropped.push({ name: p.name, rows: await countRows(opts.reader, p.name) });
+      else if (`${p.month}-01` < cutoffDay) result.trimmed.push({ name: p.name, rows: await countRows(opts.reader, p.name, cutoffMs) });
     }
     result.fileBytesAfter = result.fileBytesBefore;
     return result;
   }
 
+  // The chunked deletes write many pages: left to SQLite, every commit crossing the auto-checkpoint size
+  // would checkpoint on the writer's thread (~100 ms each, measured). Instead the reader thread checkpoints
+  // between steps (PASSIVE, concurrent with commits). Under Litestream checkpoints are Litestream's anyway.
+  const autocheckpoint = db.pragma('wal_autocheckpoint', { simple: true }) as number;
+  const checkpointing = !opts.litestream && autocheckpoint > 0;
+  if (checkpointing) db.pragma('wal_autocheckpoint = 0');
+  try {
+    return await pruneSteps(opts, result, cutoffDay, cutoffMs, gate, checkpointing);
+  } finally {
+    if (checkpointing) db.pragma(`wal_autocheckpoint = ${autocheckpoint}`);
+  }
+}
+
+async function pruneSteps(opts: PruneOptions, result: PruneResult, cutoffDay: string, cutoffMs: number, gate: WriteGate, checkpointing: boolean): Promise<PruneResult> {
+  const { db } = opts;
+  const step = async () => {
+    opts.onStep?.();
+    if (checkpointing && walBytes(db) > CHECKPOINT_WAL_BYTES) await opts.reader.checkpoint();
+  };
   const rolled: RollupStats = await rollupDirty({ db, reader: opts.reader, beforeDay: cutoffDay, signal: opts.signal, log: opts.log, onStep: opts.onStep, exclusive: gate });
   result.rolledUpFirst = rolled.days;
   if (rolled.aborted) return { ...result, aborted: true, fileBytesAfter: fileBytes(db) };
@@ -138,8 +160,8 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
       if (opts.signal?.aborted) return { ...result, aborted: true, fileBytesAfter: fileBytes(db) };
       opts.onStep?.();
       if (lastDayOfMonth(p.month) < cutoffDay) {
-        const rows = countRows(db, p.name);
-        if (rows > (opts.drainBeforeDropRows ?? DRAIN_BEFORE_DROP_ROWS)) await drainPartition(db, kind, p.name, cutoffDay, opts, gate);
+        const rows = await countRows(opts.reader, p.name);
+        if (rows > (opts.drainBeforeDropRows ?? DRAIN_BEFORE_DROP_ROWS)) await drainPartition(db, kind, p.name, cutoffDay, opts, gate, step);
         await gate(() => db.transaction(() => {
           assertRolledUp(db, kind, cutoffDay);
           dropPartition(db, p.name);
@@ -147,22 +169,22 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
         result.dropped.push({ name: p.name, rows });
         opts.log?.info('retention dropped partition', { partition: p.name, rows });
       } else if (`${p.month}-01` < cutoffDay) {
-        const rows = await trimPartition(db, kind, p.month, cutoffMs, cutoffDay, opts, gate);
+        const rows = await trimPartition(db, kind, p.month, cutoffMs, cutoffDay, opts, gate, step);
         result.trimmed.push({ name: p.name, rows });
       }
     }
   }
 
-  result.vacuumedPages = await vacuumFreePages(db, opts, gate);
+  result.vacuumedPages = await vacuumFreePages(db, opts, gate, step);
   // A passive checkpoint copies the vacuumed pages back and truncates the file; under Litestream it
   // does this itself, after shipping the WAL.
-  if (!opts.litestream) await gate(() => db.pragma('wal_checkpoint(PASSIVE)'));
+  if (!opts.litestream) await opts.reader.checkpoint();
   result.fileBytesAfter = fileBytes(db);
   return result;
 }
 
 /** Deletes rows before the cutoff from one partition, app by app (every partition index starts with app_id). */
-async function trimPartition(db: DB, kind: PartitionKind, month: string, cutoffMs: number, cutoffDay: string, opts: PruneOptions, gate: WriteGate): Promise<number> {
+async function trimPartition(db: DB, kind: PartitionKind, month: string, cutoffMs: number, cutoffDay: string, opts: PruneOptions, gate: WriteGate, step: () => Promise<void>): Promise<number> {
   const name = partitionName(kind, month);
   const chunk = new AdaptiveChunk(opts.trimChunkRows ?? TRIM_CHUNK_ROWS, 100, opts.trimChunkRows ?? TRIM_CHUNK_ROWS);
   const apps = (db.prepare('SELECT id FROM dim_apps ORDER BY id').all() as { id: number }[]).map((a) => a.id);
@@ -182,7 +204,7 @@ async function trimPartition(db: DB, kind: PartitionKind, month: string, cutoffM
       const n = await gate(() => chunk.measure((size) => deleteChunk.immediate(app, (limit = size))));
       total += n;
       if (n < limit) break;
-      opts.onStep?.();
+      await step();
       await yieldToEventLoop();
     }
   }
@@ -190,7 +212,7 @@ async function trimPartition(db: DB, kind: PartitionKind, month: string, cutoffM
 }
 
 /** Empties a partition in rowid order, one short transaction per chunk, so that dropping it is cheap. */
-async function drainPartition(db: DB, kind: PartitionKind, name: string, cutoffDay: string, opts: PruneOptions, gate: WriteGate): Promise<void> {
+async function drainPartition(db: DB, kind: PartitionKind, name: string, cutoffDay: string, opts: PruneOptions, gate: WriteGate, step: () => Promise<void>): Promise<void> {
   const chunk = new AdaptiveChunk(opts.trimChunkRows ?? TRIM_CHUNK_ROWS, 100, 50_000);
   const del = db.prepare(`DELETE FROM ${name} WHERE id IN (SELECT id FROM ${name} ORDER BY id LIMIT ?)`);
   const deleteChunk = db.transaction((limit: number) => {
@@ -202,13 +224,13 @@ async function drainPartition(db: DB, kind: PartitionKind, name: string, cutoffD
     let limit = 0;
     const n = await gate(() => chunk.measure((size) => deleteChunk.immediate((limit = size))));
     if (n < limit) return;
-    opts.onStep?.();
+    await step();
     await yieldToEventLoop();
   }
 }
 
 /** Hands free pages back to the filesystem in small steps, yielding between them. */
-async function vacuumFreePages(db: DB, opts: PruneOptions, gate: WriteGate): Promise<number> {
+async function vacuumFreePages(db: DB, opts: PruneOptions, gate: WriteGate, onStep: () => Promise<void>): Promise<number> {
   const step = new AdaptiveChunk(opts.vacuumStepPages ?? VACUUM_STEP_PAGES, 16, 8_192);
   let total = 0;
   for (;;) {
@@ -219,7 +241,7 @@ async function vacuumFreePages(db: DB, opts: PruneOptions, gate: WriteGate): Pro
     // auto_vacuum off (a database created before it was set): nothing moves, stop instead of spinning.
     if (after >= free) return total;
     total += free - after;
-    opts.onStep?.();
+    await onStep();
     await yieldToEventLoop();
   }
 }
@@ -230,10 +252,19 @@ function assertRolledUp(db: DB, kind: PartitionKind, cutoffDay: string): void {
   if (dirty) throw new Error(`retention: ${kind} of ${dirty.day} not rolled up yet (rows arrived before the cutoff ${cutoffDay}); retry after a rollup`);
 }
 
-function countRows(db: DB, table: string, beforeMs?: number): number {
+/** Rows of a partition (before `beforeMs`), counted on the reader thread: a full scan of a busy month. */
+async function countRows(reader: SnapshotReader, table: string, beforeMs?: number): Promise<number> {
   const sql = beforeMs === undefined ? `SELECT count(*) AS n FROM ${table}` : `SELECT count(*) AS n FROM ${table} WHERE timestamp < ?`;
-  const st = db.prepare(sql);
-  return ((beforeMs === undefined ? st.get() : st.get(beforeMs)) as { n: number }).n;
+  const [rows] = await reader.read([{ sql, params: beforeMs === undefined ? [] : [beforeMs], ifTable: table }]);
+  return (rows?.[0] as { n: number } | undefined)?.n ?? 0;
+}
+
+function walBytes(db: DB): number {
+  try {
+    return statSync(`${db.name}-wal`).size;
+  } catch {
+    return 0;
+  }
 }
 
 function fileBytes(db: DB): number {

@@ -63,6 +63,7 @@ describe('rollup of events', () => {
         insertEvents(db, [{ app: 'a1', device: 2n, type: 'open', ts: T('2026-11-01T11:00:00Z') }]);
         return snapshot;
       },
+      checkpoint: () => reader.checkpoint(),
       close: async () => {},
     };
     const stats = await rollupDirty({ db, reader: racing });

@@ -10,6 +10,11 @@ import { Worker } from 'node:worker_threads';
  */
 export interface SnapshotReader {
   read(queries: SnapshotQuery[]): Promise<(unknown[] | null)[]>;
+  /**
+   * A PASSIVE WAL checkpoint (copies committed WAL frames into the database file without blocking
+   * writers). The worker runs it on its own connection, so the writer's thread never pays for it.
+   */
+  checkpoint(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,9 +56,20 @@ function next() {
   if (pause >= 1) setTimeout(next, pause);
   else setImmediate(next);
 }
-function handle({ id, queries }) {
+let writer;
+function handle({ id, queries, checkpoint }) {
   let results;
   try {
+    if (checkpoint) {
+      // Checkpointing writes the database file: a read-write connection used for nothing else.
+      if (!writer) {
+        writer = new Database(workerData.path, { fileMustExist: true });
+        writer.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
+      }
+      writer.pragma('wal_checkpoint(PASSIVE)');
+      parentPort.postMessage({ id, results: [] });
+      return;
+    }
     db.exec('BEGIN');
     try {
       results = queries.map((q) => {
@@ -109,16 +125,18 @@ export function createWorkerReader(path: string, opts: { pauseRatio?: number } =
   });
   worker.on('error', (err) => failAll(new Error(`snapshot reader worker: ${err.message}`, { cause: err })));
   worker.on('exit', (code) => failAll(new Error(`snapshot reader worker exited (code ${code})`)));
+  const send = (msg: { queries?: SnapshotQuery[]; checkpoint?: true }): Promise<(unknown[] | null)[]> => {
+    if (failure) return Promise.reject(failure);
+    const id = nextId++;
+    return new Promise((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      worker.ref();
+      worker.postMessage({ id, ...msg });
+    });
+  };
   return {
-    read(queries) {
-      if (failure) return Promise.reject(failure);
-      const id = nextId++;
-      return new Promise((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker.ref();
-        worker.postMessage({ id, queries });
-      });
-    },
+    read: (queries) => send({ queries }),
+    checkpoint: async () => void (await send({ checkpoint: true })),
     async close() {
       await worker.terminate();
     },
@@ -142,6 +160,9 @@ export function createInlineReader(db: DB): SnapshotReader {
   return {
     async read(queries) {
       return readAll.deferred(queries);
+    },
+    async checkpoint() {
+      if (!db.readonly) db.pragma('wal_checkpoint(PASSIVE)');
     },
     async close() {},
   };
