@@ -58,6 +58,8 @@ export interface IngestService {
 /** Builds ingest: app cache over portal.db, device hasher, store, group-commit writer, routes. */
 export function createIngest(deps: IngestDeps): IngestService {
   const { config, telemetry, log } = deps;
+  // Set here, where the write path is built: the cache counts in RSS, and ingest has a memory budget.
+  telemetry.pragma(`cache_size = -${config.TELEMETRY_CACHE_MIB * 1024}`);
   const metrics = deps.metrics ?? createMetrics(SERVICE_NAME);
   registerDatabaseMetrics(metrics, { telemetry: () => telemetry });
 

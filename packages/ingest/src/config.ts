@@ -6,6 +6,7 @@ import {
   DEFAULT_FLUSH_MAX_EVENTS,
   DEFAULT_MAX_BODY_BYTES_IN_FLIGHT,
   DEFAULT_QUEUE_MAX_BYTES,
+  DEFAULT_TELEMETRY_CACHE_MIB,
   DEFAULT_QUEUE_MAX_EVENTS,
 } from './limits.js';
 
@@ -23,6 +24,11 @@ export const ingestConfigSchema = baseConfigSchema.extend({
   INGEST_FLUSH_MAX_EVENTS: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_FLUSH_MAX_EVENTS),
   /** Milliseconds a queued request waits at most for more requests to share its commit. */
   INGEST_FLUSH_INTERVAL_MS: z.coerce.number().int().min(0).max(1_000).default(DEFAULT_FLUSH_INTERVAL_MS),
+  /**
+   * SQLite page cache of the telemetry.db connection, MiB. Counts fully in the process's RSS; pages beyond
+   * it come from the OS file cache (a syscall, not a disk read).
+   */
+  TELEMETRY_CACHE_MIB: z.coerce.number().int().min(2).max(1024).default(DEFAULT_TELEMETRY_CACHE_MIB),
   /** Milliseconds between checks of portal.db for new or suspended apps. */
   APP_CACHE_REFRESH_MS: z.coerce.number().int().min(50).max(60_000).default(DEFAULT_APP_CACHE_REFRESH_MS),
 });

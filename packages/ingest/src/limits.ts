@@ -48,5 +48,7 @@ export const DEFAULT_FLUSH_MAX_EVENTS = 2_000;
 export const DEFAULT_FLUSH_INTERVAL_MS = 4;
 /** Default: how often the app cache checks portal.db for new, changed or suspended apps. */
 export const DEFAULT_APP_CACHE_REFRESH_MS = 1_000;
+/** Default: telemetry.db page cache, MiB (the shared default is 64; ingest keeps RSS under 200 MB). */
+export const DEFAULT_TELEMETRY_CACHE_MIB = 32;
 /** `Retry-After` (seconds) on a 503 when the queue is full or the service is stopping. */
 export const RETRY_AFTER_SECONDS = 1;
