@@ -29,7 +29,10 @@ export const MAX_FUTURE_MS = 24 * HOUR_MS;
 /** Raw retention: an older event is rejected at ingest, and retention deletes rows past it (contract). */
 export const RAW_RETENTION_DAYS = 90;
 export const RAW_RETENTION_MS = RAW_RETENTION_DAYS * DAY_MS;
-/** A retried event near a month boundary may land in the neighbouring partition: check it within this span. */
+/**
+ * A retried crash near a month boundary may land in the neighbouring partition: checked within this span.
+ * (Events are checked in the neighbouring UTC days, whichever partition holds them.)
+ */
 export const MONTH_EDGE_DEDUP_MS = DAY_MS + HOUR_MS;
 
 /** Default: queued (accepted, not yet committed) events above which new requests get 503. */
