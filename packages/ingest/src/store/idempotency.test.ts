@@ -71,6 +71,26 @@ describe('idempotency', () => {
     }
   });
 
+  it('finds a retry in a day that had no rows of that device when first checked', async () => {
+    const t = await startTestIngest({ apps: [{ packageId: APP }] });
+    try {
+      const midnight = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+      const device = { device_id: 'device-late' };
+      // A: yesterday 23:55; checking its neighbours finds no row of this device today.
+      const a = event(APP, { ...device, timestamp: new Date(midnight - 5 * 60_000).toISOString() });
+      expect(await (await t.post('/v1/events', { events: [a] })).json()).toMatchObject({ accepted: 1 });
+      // B: today 00:10, the device's first row today.
+      const b = event(APP, { ...device, timestamp: new Date(midnight + 10 * 60_000).toISOString() });
+      expect(await (await t.post('/v1/events', { events: [b] })).json()).toMatchObject({ accepted: 1 });
+      // B again, its corrected timestamp now yesterday 23:50: found in today.
+      const retry = await t.post('/v1/events', { sent_at: new Date(Date.now() + 20 * 60_000).toISOString(), events: [b] });
+      expect(await retry.json()).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+      expect(t.count()).toBe(2);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('keeps one row per id under many concurrent retries', async () => {
     const t = await startTestIngest({ apps: [{ packageId: APP }] });
     try {

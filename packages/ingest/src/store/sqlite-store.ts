@@ -20,6 +20,8 @@ interface DayInfo {
 
 /** Event rows per multi-row INSERT: one statement call per chunk costs ~25% less CPU than one per row. */
 const INSERT_CHUNK_ROWS = 32;
+/** (app, device, day) presence answers remembered; cleared whole at this size. */
+const DEVICE_DAY_CACHE_ENTRIES = 200_000;
 const EVENT_COLUMNS = 7;
 
 interface Partition {
@@ -31,6 +33,8 @@ interface Partition {
   hasId: Statement;
   /** Events: finds (app_id, day number in (?, ?), device_id, event_id), i.e. in two other days. */
   hasEventInDays: Statement;
+  /** Events: does (app_id, day number, device_id) have any row? */
+  hasDeviceInDay: Statement;
 }
 
 /**
@@ -45,6 +49,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private partitions = new Map<string, Partition>();
   private known = new Set<string>();
   private days = new Map<number, DayInfo>();
+  /**
+   * Whether an (app, device, day) has any event row: most devices have none in the neighbouring days of a
+   * new event (never in tomorrow, often not in yesterday), and then no per-row lookup is needed. Only this
+   * writer adds rows, and it marks what it adds, so a remembered "none" stays true until invalidate().
+   */
+  private deviceDays = new Map<string, boolean>();
   private schemaVersion = -1;
   private readonly stmt;
 
@@ -70,6 +80,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.eventTypes.clear();
     this.partitions.clear();
     this.known.clear();
+    this.deviceDays.clear();
     this.schemaVersion = -1;
   }
 
@@ -115,6 +126,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
       let params = pending.get(part);
       if (!params) pending.set(part, (params = []));
       params.push(app, r.deviceHash, this.eventType(r.eventType), r.timestamp, r.eventId, r.mosisVersion, r.data);
+      const key = deviceDayKey(app, r.deviceHash, info.n);
+      if (this.deviceDays.get(key) === false) this.deviceDays.set(key, true);
       if (params.length === INSERT_CHUNK_ROWS * EVENT_COLUMNS) {
         stored += this.insertChunk(part, params);
         params.length = 0;
@@ -177,14 +190,27 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private inNeighbourDays(app: number, device: bigint, id: Buffer, info: DayInfo): boolean {
     const prev = this.dayInfo((info.n - 1) * DAY_MS);
     const next = this.dayInfo((info.n + 1) * DAY_MS);
-    if (prev.month === info.month && next.month === info.month) {
-      return this.partition('events', info.month).hasEventInDays.get(app, prev.n, next.n, device, id) !== undefined;
+    const inPrev = this.deviceHasDay(app, device, prev);
+    const inNext = this.deviceHasDay(app, device, next);
+    if (inPrev && inNext && prev.month === next.month) {
+      return this.partition('events', prev.month).hasEventInDays.get(app, prev.n, next.n, device, id) !== undefined;
     }
-    for (const d of [prev, next]) {
-      if (!this.known.has(partitionName('events', d.month))) continue;
-      if (this.partition('events', d.month).hasEventInDays.get(app, d.n, d.n, device, id) !== undefined) return true;
+    for (const [d, has] of [[prev, inPrev], [next, inNext]] as const) {
+      if (has && this.partition('events', d.month).hasEventInDays.get(app, d.n, d.n, device, id) !== undefined) return true;
     }
     return false;
+  }
+
+  /** Whether (app, device) has any event in day `d` (remembered; see deviceDays). */
+  private deviceHasDay(app: number, device: bigint, d: DayInfo): boolean {
+    const key = deviceDayKey(app, device, d.n);
+    let has = this.deviceDays.get(key);
+    if (has === undefined) {
+      has = this.known.has(partitionName('events', d.month)) && this.partition('events', d.month).hasDeviceInDay.get(app, d.n, device) !== undefined;
+      if (this.deviceDays.size >= DEVICE_DAY_CACHE_ENTRIES) this.deviceDays.clear();
+      this.deviceDays.set(key, has);
+    }
+    return has;
   }
 
   /** Crashes: near a month boundary, the same crash_id may sit in the neighbouring month's partition. */
@@ -219,6 +245,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
         hasEventInDays: this.db.prepare(
           kind === 'events'
             ? `SELECT 1 FROM ${name} WHERE app_id = ? AND timestamp / 86400000 IN (?, ?) AND device_id = ? AND event_id = ?`
+            : 'SELECT NULL WHERE 0',
+        ).pluck(),
+        hasDeviceInDay: this.db.prepare(
+          kind === 'events'
+            ? `SELECT 1 FROM ${name} WHERE app_id = ? AND timestamp / 86400000 = ? AND device_id = ? LIMIT 1`
             : 'SELECT NULL WHERE 0',
         ).pluck(),
       };
@@ -268,6 +299,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
     }
     return info;
   }
+}
+
+function deviceDayKey(app: number, device: bigint, dayNumber: number): string {
+  return `${app}:${device}:${dayNumber}`;
 }
 
 function markDirty(dirty: Map<string, [PartitionKind, number, string]>, kind: PartitionKind, app: number, day: string) {
