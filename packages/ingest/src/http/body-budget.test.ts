@@ -43,17 +43,18 @@ describe('body budget', () => {
     }
   });
 
-  it('makes a gzip body that inflates past its estimate reserve the rest before parsing', async () => {
+  it('admits a gzip body that inflates far past its estimate, reserving the rest only while it is parsed', async () => {
     const t = await startTestIngest({ apps: [{ packageId: APP }], env: { INGEST_MAX_BODY_BYTES_IN_FLIGHT: String(4 * MiB) } });
     try {
-      // Very compressible: ~900 KB of JSON in a few KB of gzip, far past 16x its compressed size.
+      // ~900 KB of JSON in a few KB of gzip, far past 16x its compressed size; parsing is synchronous, so
+      // the top-ups of concurrent requests never add up and all of them fit.
       const body = JSON.stringify({ events: Array.from({ length: 100 }, () => event(APP, { data: { pad: 'x'.repeat(8_000) } })) });
+      const gz = gzipSync(body);
+      expect(body.length).toBeGreaterThan(GZIP_RESERVE_FACTOR * gz.length);
       const responses = await Promise.all(
-        Array.from({ length: 12 }, () => t.post('/v1/events', undefined, { raw: gzipSync(body), headers: { 'content-encoding': 'gzip' } })),
+        Array.from({ length: 12 }, () => t.post('/v1/events', undefined, { raw: gz, headers: { 'content-encoding': 'gzip' } })),
       );
-      const statuses = responses.map((r) => r.status);
-      expect(statuses.filter((s) => s === 503).length).toBeGreaterThan(0);
-      expect(statuses.filter((s) => s === 202).length).toBeGreaterThan(0);
+      expect(responses.map((r) => r.status)).toEqual(Array(12).fill(202));
       expect(t.budget.inUse).toBe(0);
     } finally {
       await t.stop();

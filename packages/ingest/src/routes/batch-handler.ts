@@ -84,6 +84,9 @@ export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKin
         else rows.push(r);
       }
       for (const r of rejected) deps.metrics.rejected.inc({ kind: spec.kind, reason: r.reason });
+      // The body is parsed and turned into rows: from here the write queue's own bound counts them.
+      deps.budget.release(reserved);
+      reserved = 0;
 
       if (rows.length) {
         if (deps.writer.saturated) {
