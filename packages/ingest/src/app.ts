@@ -14,6 +14,7 @@ import { PortalAppCache } from './apps/app-cache.js';
 import { BodyBudget } from './http/body-budget.js';
 import type { IngestConfig } from './config.js';
 import { MAX_BATCH_CRASHES, MAX_BATCH_EVENTS, MAX_CRASHES_BODY_BYTES, MAX_EVENTS_BODY_BYTES } from './limits.js';
+import { DAY_MS } from './jobs/days.js';
 import { createIngestMetrics } from './metrics.js';
 import { DeviceHasher, loadDeviceSecret } from './privacy/device-hash.js';
 import { batchHandler, type BatchDeps } from './routes/batch-handler.js';
@@ -89,7 +90,7 @@ export function createIngest(deps: IngestDeps): IngestService {
     if (stopping) c.header('Connection', 'close');
   });
 
-  const batch: BatchDeps = { apps, hasher, writer, budget, metrics: ingestMetrics, stopping: () => stopping, ...(deps.now && { now: deps.now }) };
+  const batch: BatchDeps = { apps, hasher, writer, budget, metrics: ingestMetrics, stopping: () => stopping, retentionMs: config.RETENTION_DAYS * DAY_MS, ...(deps.now && { now: deps.now }) };
   app.openAPIRegistry.registerPath(eventsRoute);
   app.post(
     eventsRoute.path,

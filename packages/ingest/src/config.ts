@@ -8,6 +8,7 @@ import {
   DEFAULT_QUEUE_MAX_BYTES,
   DEFAULT_TELEMETRY_CACHE_MIB,
   DEFAULT_QUEUE_MAX_EVENTS,
+  RAW_RETENTION_DAYS,
 } from './limits.js';
 
 /** Ingest settings: the shared ones plus the write path's (defaults and units in limits.ts). */
@@ -31,6 +32,11 @@ export const ingestConfigSchema = baseConfigSchema.extend({
   TELEMETRY_CACHE_MIB: z.coerce.number().int().min(2).max(1024).default(DEFAULT_TELEMETRY_CACHE_MIB),
   /** Milliseconds between checks of portal.db for new or suspended apps. */
   APP_CACHE_REFRESH_MS: z.coerce.number().int().min(50).max(60_000).default(DEFAULT_APP_CACHE_REFRESH_MS),
+  /**
+   * Days of raw events and crashes kept. Retention prunes by it and ingest rejects older timestamps by it,
+   * so an event is never accepted into a day that retention has already pruned (and would not count).
+   */
+  RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(RAW_RETENTION_DAYS),
 });
 
 export type IngestConfig = z.infer<typeof ingestConfigSchema>;

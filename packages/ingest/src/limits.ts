@@ -26,9 +26,8 @@ export const MAX_STACK_TRACE_BYTES = 256 * KiB;
 export const MAX_CRASH_MESSAGE_CHARS = 4 * KiB;
 /** An event this far in the future (after clock correction) is rejected (contract). */
 export const MAX_FUTURE_MS = 24 * HOUR_MS;
-/** Raw retention: an older event is rejected at ingest, and retention deletes rows past it (contract). */
+/** Default raw retention (contract: 90 days); RETENTION_DAYS overrides it for ingest and retention alike. */
 export const RAW_RETENTION_DAYS = 90;
-export const RAW_RETENTION_MS = RAW_RETENTION_DAYS * DAY_MS;
 /**
  * A retried crash near a month boundary may land in the neighbouring partition: checked within this span.
  * (Events are checked in the neighbouring UTC days, whichever partition holds them.)

@@ -1,7 +1,7 @@
 import { envBoolean, loadConfig } from '@mosis/shared';
 import cron from 'node-cron';
 import { z } from 'zod';
-import { DEFAULT_RETENTION_DAYS } from './retention.js';
+import { ingestConfigSchema } from '../config.js';
 import { DEFAULT_PRUNE_SCHEDULE, DEFAULT_ROLLUP_SCHEDULE } from './scheduler.js';
 
 const cronExpression = z.string().trim().refine((s) => cron.validate(s), 'must be a cron expression (e.g. "*/5 * * * *")');
@@ -13,7 +13,7 @@ export const jobsConfigSchema = z.object({
   /** When retention runs (node-cron syntax). */
   PRUNE_SCHEDULE: cronExpression.default(DEFAULT_PRUNE_SCHEDULE),
   /** Days of raw events and crashes kept; aggregates are kept forever. */
-  RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(DEFAULT_RETENTION_DAYS),
+  RETENTION_DAYS: ingestConfigSchema.shape.RETENTION_DAYS,
   LITESTREAM: envBoolean.default(false),
 });
 

@@ -1,7 +1,6 @@
 import type { DB, Logger } from '@mosis/shared';
 import { statSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { RAW_RETENTION_DAYS } from '../limits.js';
 import { dropPartition, listPartitions, partitionName, type PartitionKind } from '../store/partitions.js';
 import { addDays, DAY_MS, dayStartMs, lastDayOfMonth } from './days.js';
 import { rollupDirty, runNow, type RollupStats, type WriteGate } from './rollup.js';
@@ -20,8 +19,6 @@ import type { SnapshotReader } from './snapshot-reader.js';
  *    owns checkpoints.
  */
 
-/** Default raw retention: the contract's 90 days, the same window ingest accepts events in. */
-export const DEFAULT_RETENTION_DAYS = RAW_RETENTION_DAYS;
 /** Rows deleted by the first transaction of a trim; later ones are sized to take about STEP_TARGET_MS. */
 export const TRIM_CHUNK_ROWS = 5_000;
 /** Pages handed back by the first incremental_vacuum step (4 KiB pages: 512 KiB); later ones adapt too. */

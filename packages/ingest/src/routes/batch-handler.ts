@@ -23,6 +23,8 @@ export interface BatchDeps {
   metrics: IngestMetrics;
   /** True once shutdown began: new requests are refused. */
   stopping: () => boolean;
+  /** Raw retention in ms: events older than this are rejected. */
+  retentionMs: number;
   now?: () => number;
 }
 
@@ -75,7 +77,7 @@ export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKin
       });
       const envelope = parseEnvelope(body.value, spec.kind, spec.maxItems);
       const t = now();
-      const ctx: ItemContext = { apps: deps.apps, hasher: deps.hasher, now: t, offset: clockOffset(envelope.sentAt, t) };
+      const ctx: ItemContext = { apps: deps.apps, hasher: deps.hasher, now: t, offset: clockOffset(envelope.sentAt, t), retentionMs: deps.retentionMs };
       const rows: R[] = [];
       rejected = [];
       for (let i = 0; i < envelope.items.length; i++) {

@@ -103,6 +103,20 @@ describe('POST /v1/events', () => {
     expect(await far.json()).toMatchObject({ accepted: 0, rejected: [{ index: 0, reason: 'timestamp_out_of_window' }] });
   });
 
+  it('rejects events older than RETENTION_DAYS, so none lands in a day retention already pruned', async () => {
+    const short = await startTestIngest({ apps: [{ packageId: APP }], env: { RETENTION_DAYS: '7' } });
+    try {
+      const at = (days: number) => new Date(Date.now() - days * DAY).toISOString();
+      const res = await short.post('/v1/events', { events: [event(APP, { timestamp: at(6) }), event(APP, { timestamp: at(8) })] });
+      expect(await res.json()).toMatchObject({ accepted: 1, rejected: [{ index: 1, reason: 'timestamp_out_of_window' }] });
+      // The default (90 days) still takes the 8-day-old event.
+      const dflt = await post({ events: [event(APP, { timestamp: at(8) })] });
+      expect(await dflt.json()).toMatchObject({ accepted: 1, rejected: [] });
+    } finally {
+      await short.stop();
+    }
+  });
+
   it('stores a repeated event_id once, within a batch and across requests, and counts duplicates', async () => {
     const e = event(APP);
     const before = t.count();

@@ -1,4 +1,4 @@
-import { MAX_FUTURE_MS, RAW_RETENTION_MS } from '../limits.js';
+import { MAX_FUTURE_MS } from '../limits.js';
 
 /**
  * How far the device clock is behind the server's (ms), from the batch's `sent_at`: added to each event's
@@ -9,6 +9,6 @@ export function clockOffset(sentAtMs: number | undefined, nowMs: number): number
 }
 
 /** True when a corrected timestamp is inside the accepted window: at most 24 h ahead, within retention. */
-export function inWindow(timestampMs: number, nowMs: number): boolean {
-  return timestampMs <= nowMs + MAX_FUTURE_MS && timestampMs >= nowMs - RAW_RETENTION_MS;
+export function inWindow(timestampMs: number, nowMs: number, retentionMs: number): boolean {
+  return timestampMs <= nowMs + MAX_FUTURE_MS && timestampMs >= nowMs - retentionMs;
 }

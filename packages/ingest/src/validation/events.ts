@@ -26,6 +26,8 @@ export interface ItemContext {
   now: number;
   /** Added to each item's timestamp (see clockOffset). */
   offset: number;
+  /** Raw retention (RETENTION_DAYS) in ms: older timestamps are out of the window. */
+  retentionMs: number;
 }
 
 /** Validates one event and resolves its app; returns the row to store or why it is rejected. */
@@ -37,7 +39,7 @@ export function toEventRecord(item: unknown, index: number, ctx: ItemContext): E
   if (!app) return { index, reason: 'unknown_app' };
   if (app.suspended) return { index, reason: 'app_suspended' };
   const timestamp = Date.parse(e.timestamp) + ctx.offset;
-  if (!inWindow(timestamp, ctx.now)) return { index, reason: 'timestamp_out_of_window', field: 'timestamp' };
+  if (!inWindow(timestamp, ctx.now, ctx.retentionMs)) return { index, reason: 'timestamp_out_of_window', field: 'timestamp' };
   const data = objectText(e.data);
   if (data !== null && Buffer.byteLength(data) > MAX_EVENT_DATA_BYTES) {
     return { index, reason: 'data_too_large', field: 'data', message: `data is over ${MAX_EVENT_DATA_BYTES} bytes` };
