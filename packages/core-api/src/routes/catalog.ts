@@ -5,7 +5,7 @@ import type { CoreApp, CoreDeps } from '../context.js';
 import { MAX_PAGE_LIMIT } from '../limits.js';
 import { errorResponses, jsonResponse } from '../openapi.js';
 import { decodeCursor, encodeCursor, pageQuerySchema, pageSchema } from '../pagination.js';
-import { CategorySchema } from '../schemas.js';
+import { CategorySchema, VersionSchema } from '../schemas.js';
 import { browseCatalog, publishedApp, searchCatalog, type CatalogRow } from '../store/catalog.js';
 import { jsonArray } from '../store/prepare.js';
 import { latestPublishedVersion, type VersionRow } from '../store/versions.js';
@@ -13,19 +13,18 @@ import { latestPublishedVersion, type VersionRow } from '../store/versions.js';
 /** Deepest offset a ranked search pages to: past this, refine the query (keeps every page cheap). */
 export const MAX_SEARCH_OFFSET = 1_000;
 
-const PublishedVersionSchema = z
-  .object({
-    version_code: z.number().int(),
-    version_name: z.string(),
-    package_url: z.string(),
-    package_size: z.number().int(),
-    signature: z.string(),
-    permissions: z.array(z.string()),
-    min_mosis_version: z.string().nullable(),
-    release_notes: z.string().nullable(),
-    published_at: z.string().nullable(),
-  })
-  .openapi('PublishedVersion');
+/** What the public catalog shows of a version: no ids, review state or notes. */
+const PublishedVersionSchema = VersionSchema.pick({
+  version_code: true,
+  version_name: true,
+  package_url: true,
+  package_size: true,
+  signature: true,
+  permissions: true,
+  min_mosis_version: true,
+  release_notes: true,
+  published_at: true,
+}).openapi('PublishedVersion');
 
 const CatalogAppSchema = z
   .object({
