@@ -22,6 +22,9 @@ export interface TestApp {
   call(method: string, path: string, opts?: CallOptions): Promise<TestResponse>;
   /** Registers a developer and returns their session token and id. */
   signup(email?: string, name?: string): Promise<{ token: string; id: string; email: string }>;
+  /** Creates an app with a fresh package_id for `token`'s developer (fields in `extra` override) and returns it. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  newApp(token: string, extra?: Record<string, unknown>): Promise<any>;
   close(): void;
 }
 
@@ -42,6 +45,17 @@ export interface TestResponse {
 }
 
 let signups = 0;
+let apps = 0;
+
+/** A valid POST /v1/apps/{id}/versions body for `code` (fields in `extra` override). */
+export const versionBody = (code: number, extra: Record<string, unknown> = {}) => ({
+  version_code: code,
+  version_name: `1.0.${code}`,
+  package_url: `https://cdn.example.com/app-${code}.mpk`,
+  package_size: 123_456,
+  signature: 'c2lnbmF0dXJl',
+  ...extra,
+});
 
 /**
  * A fresh core API on a temp DATA_DIR with a migrated portal.db; `close()` removes it all. Rate limits are
@@ -94,12 +108,20 @@ export async function createTestApp(
     return { token: res.body.token as string, id: res.body.developer.id as string, email };
   };
 
+  const newApp = async (token: string, extra: Record<string, unknown> = {}) => {
+    const seq = ++apps;
+    const res = await call('POST', '/v1/apps', { token, body: { package_id: `com.test.app${seq}`, name: `App ${seq}`, ...extra } });
+    if (res.status !== 201) throw new Error(`create app failed: ${res.status} ${res.text}`);
+    return res.body;
+  };
+
   return {
     app,
     portal,
     dataDir: dir.path,
     call,
     signup,
+    newApp,
     close: () => {
       portal.close();
       dir.cleanup();

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../test-app.js';
+import { createTestApp, versionBody, type TestApp } from '../test-app.js';
 
 let t: TestApp;
 let token: string;
@@ -9,20 +9,7 @@ beforeAll(async () => {
 });
 afterAll(() => t.close());
 
-let seq = 0;
-const newApp = async (extra: Record<string, unknown> = {}) => {
-  const res = await t.call('POST', '/v1/apps', { token, body: { package_id: `com.test.app${++seq}`, name: `App ${seq}`, ...extra } });
-  expect(res.status).toBe(201);
-  return res.body;
-};
-const versionBody = (code: number, extra: Record<string, unknown> = {}) => ({
-  version_code: code,
-  version_name: `1.0.${code}`,
-  package_url: `https://cdn.example.com/app-${code}.mpk`,
-  package_size: 123_456,
-  signature: 'c2lnbmF0dXJl',
-  ...extra,
-});
+const newApp = (extra?: Record<string, unknown>) => t.newApp(token, extra);
 
 describe('apps', () => {
   it('creates an app with normalised tags and answers it with no version yet', async () => {
