@@ -1,12 +1,12 @@
 // Ingest benchmark: the real service over HTTP, driven by autocannon in a separate process, against
 // (a) the raw limit: better-sqlite3 inserting the same rows in 1000-row transactions into the same schema,
 // (b) a naive baseline: the same service committing one transaction per request (no group commit).
-import { fork } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APPS, appPackage, DEVICES, SPREAD_MS, uuidv7 } from './lib/events.mjs';
+import { load } from './lib/load.mjs';
 import { loadavg } from 'node:os';
 import { cpuSeconds, DATABASES, databasePath, migrateUp, openDatabase, ROOT, seedPortal, startIngest, watchRss } from './lib/service.mjs';
 
@@ -27,17 +27,6 @@ const BASELINE_CASES = [
 const WARMUP_SECONDS = 2;
 const RAW_ROWS = QUICK ? 200_000 : 1_000_000;
 const RAW_TX_ROWS = 1_000;
-
-/** Runs the load generator in its own process against `url` and returns its figures. */
-function load(url, { batch, connections, seconds }) {
-  return new Promise((resolve, reject) => {
-    const child = fork(new URL('./lib/load-worker.mjs', import.meta.url), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child.once('message', resolve);
-    child.once('error', reject);
-    child.once('exit', (code) => code !== 0 && reject(new Error(`load generator exited ${code}`)));
-    child.send({ url: `${url}/v1/events`, batch, connections, durationSec: seconds });
-  });
-}
 
 /** Runs `cases` against a fresh service; returns one row of figures per case plus the bytes per event. */
 async function runService(label, cases, env = {}) {

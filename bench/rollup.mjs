@@ -6,11 +6,11 @@
 //  3. ingest under rollup: p99 of POST /v1/events (100-event batches) against the real ingest service,
 //     without and with a full rollup of the 10M rows running inside it;
 //  4. retention: prune of the oldest month (drop) and the boundary month (chunked trim), longest transaction.
-import { fork } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APPS, appPackage, DEVICES } from './lib/events.mjs';
+import { load } from './lib/load.mjs';
 import { DATABASES, databasePath, migrateUp, openDatabase, ROOT, seedPortal, startIngest } from './lib/service.mjs';
 
 const ingestPkg = await import(`${ROOT}packages/ingest/dist/index.js`);
@@ -90,16 +90,6 @@ function describeWrites(samples) {
       return `${label} ${ms.length} tx p99 ${fmt(pct(ms, 99), 1)} ms max ${fmt(ms.at(-1), 1)} ms`;
     })
     .join('; ');
-}
-
-function load(url, { batch, connections, seconds }) {
-  return new Promise((resolve, reject) => {
-    const child = fork(new URL('./lib/load-worker.mjs', import.meta.url), { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child.once('message', resolve);
-    child.once('error', reject);
-    child.once('exit', (code) => code !== 0 && reject(new Error(`load generator exited ${code}`)));
-    child.send({ url: `${url}/v1/events`, batch, connections, durationSec: seconds });
-  });
 }
 
 const dirtyCount = (db) => db.prepare('SELECT count(*) AS n FROM rollup_dirty').get().n;
