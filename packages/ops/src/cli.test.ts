@@ -1,17 +1,11 @@
 import { tempDir } from '@mosis/shared';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from './cli.js';
+import { runOps } from './testing.js';
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
 
-/** Runs the ops command line in-process and collects what it printed. */
-async function ops(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, (l) => out.push(l), (l) => err.push(l));
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const ops = (...argv: string[]) => runOps(argv);
 
 describe('ops migrate', () => {
   beforeEach(() => {

@@ -1,7 +1,6 @@
 import { openDatabase, spawnNode, tempDir } from '@mosis/shared';
 import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { runCli } from './cli.js';
 import { LAUNCHER } from './launcher.js';
 import { checkDatabase } from './database-check.js';
 import {
@@ -13,6 +12,7 @@ import {
   killTree,
   postJson,
   register,
+  runOps,
   started,
   startReplicated,
   stop,
@@ -30,18 +30,8 @@ afterEach(() => {
 });
 afterAll(() => dir.cleanup());
 
-/** Runs an ops command in-process with `env` as the environment. */
-async function ops(env: NodeJS.ProcessEnv, ...argv: string[]) {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  const out: string[] = [];
-  try {
-    const code = await runCli(argv, (l) => out.push(l), (l) => out.push(l));
-    return { code, out: out.join('\n') };
-  } finally {
-    process.env = saved;
-  }
-}
+/** Runs an ops command in-process with `env` laid over the environment (stdout and stderr in `output`). */
+const ops = (env: NodeJS.ProcessEnv, ...argv: string[]) => runOps(argv, env);
 
 /** Scheduled jobs off, so that the answers before and after the restore can only differ by data. */
 const NO_SCHEDULE = { ROLLUP_SCHEDULE: '0 0 1 1 *', PRUNE_SCHEDULE: '0 0 1 1 *', LOG_LEVEL: 'warn' };
@@ -99,7 +89,7 @@ describe('disaster recovery with Litestream', () => {
     expect((await postJson(`${live.ingest}/v1/crashes`, { crashes })).status).toBe(202);
     // Aggregates for the analytics answers, as the scheduled rollup would produce them.
     const rollup = await ops(env, 'rollup');
-    expect(rollup.code, rollup.out).toBe(0);
+    expect(rollup.code, rollup.output).toBe(0);
     const before = await answers(live, token, app.body.id);
     // A last burst acknowledged just before the signal (raw events only: the answers above stay valid),
     // well inside Litestream's 1 s sync interval: only its last sync can carry it.
@@ -112,7 +102,7 @@ describe('disaster recovery with Litestream', () => {
 
     const restoredDir = `${dir.path}/restored`;
     const restore = await ops(env, 'restore', '--to', restoredDir);
-    expect(restore.code, restore.out).toBe(0);
+    expect(restore.code, restore.output).toBe(0);
     for (const file of ['portal.db', 'telemetry.db']) {
       expect(checkDatabase(`${restoredDir}/${file}`).integrity).toBe('ok');
       // Every row of every table, exactly: the final sync left nothing behind.

@@ -2,7 +2,6 @@ import { openDatabase, tempDir } from '@mosis/shared';
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { runCli } from './cli.js';
 import { checkDatabase } from './database-check.js';
 import {
   CLI,
@@ -15,6 +14,7 @@ import {
   killTree,
   postJson,
   register,
+  runOps,
   started,
   startReplicated,
   stop,
@@ -32,18 +32,8 @@ afterEach(() => {
 });
 afterAll(() => dir.cleanup());
 
-/** Runs an ops command in-process against this test's deployment. */
-async function ops(...argv: string[]) {
-  const saved = { ...process.env };
-  Object.assign(process.env, env);
-  const out: string[] = [];
-  try {
-    const code = await runCli(argv, (l) => out.push(l), (l) => out.push(l));
-    return { code, out: out.join('\n') };
-  } finally {
-    process.env = saved;
-  }
-}
+/** Runs an ops command in-process against this test's deployment (stdout and stderr in `output`). */
+const ops = (...argv: string[]) => runOps(argv, env);
 
 /** The process tree `ops replicate` → litestream → launcher → two services. */
 function tree(d: Deployment) {
@@ -84,12 +74,12 @@ describe('ops replicate', () => {
     expect(log).toContain('litestream shut down');
 
     const restored = await ops('restore', '--to', `${dir.path}/restored1`);
-    expect(restored.code, restored.out).toBe(0);
-    expect(restored.out).toMatch(/portal\.db: integrity_check ok/);
-    expect(restored.out).toMatch(/telemetry\.db: integrity_check ok/);
+    expect(restored.code, restored.output).toBe(0);
+    expect(restored.output).toMatch(/portal\.db: integrity_check ok/);
+    expect(restored.output).toMatch(/telemetry\.db: integrity_check ok/);
     expect(apiKeys(`${dir.path}/restored1/portal.db`)).toBe(20);
     // The device-hash secret is not in a database: it is kept beside the replicas and restored along.
-    expect(restored.out).toContain('device-hash.secret copied');
+    expect(restored.output).toContain('device-hash.secret copied');
     const secret = readFileSync(`${env.DATA_DIR}/device-hash.secret`, 'utf8');
     expect(readFileSync(`${env.BACKUP_DIR}/device-hash.secret`, 'utf8')).toBe(secret);
     expect(readFileSync(`${dir.path}/restored1/device-hash.secret`, 'utf8')).toBe(secret);
@@ -103,7 +93,7 @@ describe('ops replicate', () => {
     expect(running.proc.output()).toContain('subprocess exited, litestream shutting down');
 
     const restored = await ops('restore', '--to', `${dir.path}/restored2`);
-    expect(restored.code, restored.out).toBe(0);
+    expect(restored.code, restored.output).toBe(0);
     expect(apiKeys(`${dir.path}/restored2/portal.db`)).toBe(30);
   });
 
@@ -146,24 +136,24 @@ describe('ops replicate', () => {
     expect((await ops('restore')).code).toBe(2);
     const again = await ops('restore', '--to', `${dir.path}/restored1`);
     expect(again.code).toBe(1);
-    expect(again.out).toContain('already in');
+    expect(again.output).toContain('already in');
   });
 
   it('restore-drill passes on healthy replicas and says what a restore would lose when they fall behind', async () => {
     const stats = await ops('stats');
-    expect(stats.out).toMatch(/portal\.db[^\n]*\n[^\n]*\n  replica: \S+backups, generation [0-9a-f]{16}, last replicated \S+, lag [\d.]+ s/);
+    expect(stats.output).toMatch(/portal\.db[^\n]*\n[^\n]*\n  replica: \S+backups, generation [0-9a-f]{16}, last replicated \S+, lag [\d.]+ s/);
     const healthy = await ops('restore-drill');
-    expect(healthy.code, healthy.out).toBe(0);
-    expect(healthy.out).toMatch(/portal\.db: integrity_check ok[\s\S]*lag [\d.]+ s[\s\S]*would lose: nothing/);
+    expect(healthy.code, healthy.output).toBe(0);
+    expect(healthy.output).toMatch(/portal\.db: integrity_check ok[\s\S]*lag [\d.]+ s[\s\S]*would lose: nothing/);
 
     // A write Litestream never saw (it is not running): the replica now lags the live database.
     const live = openDatabase(`${env.DATA_DIR}/portal.db`);
     live.exec('CREATE TABLE drill_probe (x); INSERT INTO drill_probe VALUES (1), (2), (3);');
     live.close();
     const behind = await ops('restore-drill', '--max-lag', '0');
-    expect(behind.code, behind.out).toBe(1);
-    expect(behind.out).toContain('would lose: 3 rows of drill_probe');
-    expect(behind.out).toContain('drill FAILED');
+    expect(behind.code, behind.output).toBe(1);
+    expect(behind.output).toContain('would lose: 3 rows of drill_probe');
+    expect(behind.output).toContain('drill FAILED');
   });
 });
 

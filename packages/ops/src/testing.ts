@@ -3,6 +3,7 @@ import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { runCli } from './cli.js';
 
 /** Test helpers for the ops package's process tests: they run the built dist/ (npm test builds first). */
 
@@ -61,6 +62,36 @@ export async function stop(d: Deployment, pid = d.proc.child.pid!, signal: NodeJ
   process.kill(pid, signal);
   const { code } = await d.proc.exited;
   return code;
+}
+
+/** What an ops command run in-process printed: stdout, stderr, and both in the order printed. */
+export interface OpsRun {
+  code: number;
+  out: string;
+  err: string;
+  output: string;
+}
+
+/**
+ * Runs the ops command line in-process and collects what it printed. With `env`, those variables are laid
+ * over the environment for this one command and the whole environment is put back after it.
+ */
+export async function runOps(argv: string[], env?: NodeJS.ProcessEnv): Promise<OpsRun> {
+  const saved = env && { ...process.env };
+  if (env) Object.assign(process.env, env);
+  const out: string[] = [];
+  const err: string[] = [];
+  const output: string[] = [];
+  const print = (stream: string[]) => (line: string) => {
+    stream.push(line);
+    output.push(line);
+  };
+  try {
+    const code = await runCli(argv, print(out), print(err));
+    return { code, out: out.join('\n'), err: err.join('\n'), output: output.join('\n') };
+  } finally {
+    if (saved) process.env = saved;
+  }
 }
 
 /** Direct children of a process (Linux `ps`). */

@@ -1,17 +1,12 @@
 import { ensurePartition } from '@mosis/ingest';
 import { DATABASES, migrateUp, openDatabase, tempDir, type DB } from '@mosis/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../cli.js';
+import { runOps } from '../testing.js';
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
 
-async function ops(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, (l) => out.push(l), (l) => err.push(l));
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const ops = (...argv: string[]) => runOps(argv);
 
 const DAY = 86_400_000;
 let db: DB;
