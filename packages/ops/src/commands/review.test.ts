@@ -1,16 +1,11 @@
 import { DATABASES, migrateUp, openDatabase, tempDir, type DB } from '@mosis/shared';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runCli } from '../cli.js';
+import { runOps } from '../testing.js';
 
 const dir = tempDir();
 let db: DB;
 
-async function ops(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await runCli(argv, (l) => out.push(l), (l) => err.push(l));
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const ops = (...argv: string[]) => runOps(argv);
 
 const version = (code: number) =>
   db.prepare('SELECT status, review_notes, published_at FROM app_versions WHERE app_id = ? AND version_code = ?').get('app-1', code) as {
