@@ -5,6 +5,7 @@ import type { DeviceHasher } from '../privacy/device-hash.js';
 import type { EventRecord } from '../store/types.js';
 import { inWindow } from './clock.js';
 import { deviceId, isoTimestamp, jsonObject, objectText, packageId, typeName, uuid, uuidBytes, version } from './fields.js';
+import { plainEvent } from './plain-event.js';
 import { fromZodIssues, type Rejection } from './rejection.js';
 
 /** One event as devices send it (contract). Unknown fields are ignored, so newer devices keep working. */
@@ -32,9 +33,12 @@ export interface ItemContext {
 
 /** Validates one event and resolves its app; returns the row to store or why it is rejected. */
 export function toEventRecord(item: unknown, index: number, ctx: ItemContext): EventRecord | Rejection {
-  const parsed = eventSchema.safeParse(item);
-  if (!parsed.success) return fromZodIssues(index, 'invalid_event', parsed.error.issues);
-  const e = parsed.data;
+  let e = plainEvent(item);
+  if (!e) {
+    const parsed = eventSchema.safeParse(item);
+    if (!parsed.success) return fromZodIssues(index, 'invalid_event', parsed.error.issues);
+    e = parsed.data;
+  }
   const app = ctx.apps.get(e.app);
   if (!app) return { index, reason: 'unknown_app' };
   if (app.suspended) return { index, reason: 'app_suspended' };

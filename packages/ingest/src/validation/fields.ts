@@ -2,24 +2,35 @@ import { z } from 'zod';
 
 /** Field schemas both item kinds share. */
 
+/** Pattern of `typeName` (exported for plain-event.ts, which must accept exactly what zod does). */
+export const TYPE_NAME_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+/** Pattern of `uuid`. */
+export const UUID_PATTERN = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+/** Longest `app` (package_id), in UTF-16 code units as zod counts them. */
+export const MAX_PACKAGE_ID_CHARS = 255;
+/** Longest raw `device_id`. */
+export const MAX_DEVICE_ID_CHARS = 256;
+/** Longest `app_version` / `mosis_version`. */
+export const MAX_VERSION_CHARS = 64;
+
 /** `event_type` and `crash_type`: 1-64 chars of `[A-Za-z0-9_.:-]` (contract). */
-export const typeName = z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/, 'must be 1-64 characters of A-Z a-z 0-9 _ . : -');
+export const typeName = z.string().regex(TYPE_NAME_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 _ . : -');
 
 /** A UUID in its text form, any version (devices generate them; v7 keeps inserts in time order). */
-export const uuid = z
-  .string()
-  .regex(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, 'must be a UUID');
+export const uuid = z.string().regex(UUID_PATTERN, 'must be a UUID');
 
 /** An ISO-8601 date-time with a zone (Z or an offset). */
 export const isoTimestamp = z.iso.datetime({ offset: true, message: 'must be an ISO-8601 date-time with a time zone' });
+/** The very pattern zod tests `isoTimestamp` with. */
+export const ISO_TIMESTAMP_PATTERN: RegExp = isoTimestamp._zod.def.pattern!;
 
 /** `app`: a package_id, e.g. com.dev.app. */
-export const packageId = z.string().min(1).max(255);
+export const packageId = z.string().min(1).max(MAX_PACKAGE_ID_CHARS);
 
 /** A raw device id: hashed before it goes anywhere. */
-export const deviceId = z.string().min(1).max(256);
+export const deviceId = z.string().min(1).max(MAX_DEVICE_ID_CHARS);
 
-export const version = z.string().min(1).max(64);
+export const version = z.string().min(1).max(MAX_VERSION_CHARS);
 
 /** A JSON object (not an array, not null). */
 export const jsonObject = z.record(z.string(), z.unknown());

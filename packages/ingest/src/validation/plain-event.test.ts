@@ -1,0 +1,88 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { event } from '../testing.js';
+import { eventSchema } from './events.js';
+import { objectText } from './fields.js';
+import { plainEvent, type EventFields } from './plain-event.js';
+
+const FIELDS = ['event_id', 'app', 'device_id', 'event_type', 'timestamp', 'mosis_version', 'data'] as const;
+
+/** What the store is given from the fields: `data` as its text, absent and null alike. */
+function row(e: EventFields): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const f of FIELDS) out[f] = f === 'data' ? objectText(e.data) : (e[f] ?? null);
+  return out;
+}
+
+/** An item as JSON.parse gives it (own `__proto__` keys included). */
+const parsed = (item: unknown) => JSON.parse(JSON.stringify(item)) as unknown;
+
+const fieldValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 3 }),
+  fc.string({ maxLength: 300 }),
+  fc.uuid(),
+  fc.constantFrom('', 'a'.repeat(64), 'a'.repeat(65), 'a'.repeat(255), 'a'.repeat(256), 'a'.repeat(257), 'app.open:1-x_y'),
+  fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
+  fc.constantFrom('2026-11-28T10:00:00+02:00', '2026-11-28T10:00:00', '2026-02-29T00:00:00Z', '2026-11-28 10:00:00Z'),
+  fc.dictionary(fc.constantFrom('__proto__', 'constructor', 'screen', '1', 'toJSON'), fc.jsonValue({ maxDepth: 2 })),
+);
+
+const mutatedEvent = fc
+  .record({
+    replace: fc.dictionary(fc.constantFrom(...FIELDS, 'extra', '__proto__', 'constructor'), fieldValue, { maxKeys: 3 }),
+    remove: fc.subarray([...FIELDS]),
+  })
+  .map(({ replace, remove }) => {
+    const e: Record<string, unknown> = { ...event('com.dev.app'), ...replace };
+    for (const k of remove) delete e[k];
+    return parsed(e);
+  });
+
+describe('plainEvent', () => {
+  it('returns the fields of a valid event as eventSchema does', () => {
+    const item = parsed(event('com.dev.app'));
+    expect(plainEvent(item)).toBeDefined();
+    expect(row(plainEvent(item)!)).toEqual(row(eventSchema.parse(item)));
+  });
+
+  it.each([
+    ['data with an own __proto__ key', { data: JSON.parse('{"__proto__":{"a":1},"b":2}') }],
+    ['data with a constructor key', { data: { constructor: 'x' } }],
+    ['data as an array', { data: [1] }],
+    ['an event_type over 64 characters', { event_type: 'a'.repeat(65) }],
+    ['an app over 255 characters', { app: 'a'.repeat(256) }],
+    ['a device_id over 256 characters', { device_id: 'a'.repeat(257) }],
+    ['a mosis_version over 64 characters', { mosis_version: 'a'.repeat(65) }],
+    ['an event_id that is not a UUID', { event_id: 'not-a-uuid' }],
+    ['a timestamp on a day that does not exist', { timestamp: '2026-02-29T00:00:00Z' }],
+    ['a timestamp without a zone', { timestamp: '2026-11-28T10:00:00' }],
+    ['an empty device_id', { device_id: '' }],
+  ])('leaves %s to zod', (_name, over) => {
+    const item = parsed(event('com.dev.app', over));
+    expect(plainEvent(item)).toBeUndefined();
+  });
+
+  it('accepts only what eventSchema accepts, and gives the same row', () => {
+    fc.assert(
+      fc.property(fc.oneof(mutatedEvent, fc.jsonValue({ maxDepth: 3 })), (item) => {
+        const fast = plainEvent(item);
+        if (fast === undefined) return;
+        const slow = eventSchema.safeParse(item);
+        expect(slow.success).toBe(true);
+        expect(row(fast)).toEqual(row(slow.data!));
+      }),
+      { numRuns: 5_000 },
+    );
+  });
+
+  it.each([
+    ['every field', {}],
+    ['no optional field', { event_id: undefined, mosis_version: undefined, data: undefined }],
+    ['null optional fields', { event_id: null, mosis_version: null, data: null }],
+    ['an offset timestamp and an empty data', { timestamp: '2026-11-28T10:00:00.123+02:00', data: {} }],
+  ])('takes the fast path for a valid event with %s (else it saves nothing)', (_name, over) => {
+    const item = parsed(event('com.dev.app', over));
+    expect(plainEvent(item)).toBeDefined();
+    expect(row(plainEvent(item)!)).toEqual(row(eventSchema.parse(item)));
+  });
+});
