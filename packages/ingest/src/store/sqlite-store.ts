@@ -24,6 +24,18 @@ const INSERT_CHUNK_ROWS = 32;
 const DEVICE_DAY_CACHE_ENTRIES = 200_000;
 const EVENT_COLUMNS = 7;
 
+/** A device's presence in the days around a row's day (see SqliteTelemetryStore.neighbours). */
+interface Neighbours {
+  info: DayInfo;
+  prefix: string;
+  /** deviceDaysGen before it was read. */
+  gen: number;
+  prev: DayInfo;
+  next: DayInfo;
+  inPrev: boolean;
+  inNext: boolean;
+}
+
 interface Partition {
   name: string;
   insert: Statement;
@@ -55,6 +67,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
    * writer adds rows, and it marks what it adds, so a remembered "none" stays true until invalidate().
    */
   private deviceDays = new Map<string, boolean>();
+  /** Bumped whenever deviceDays is cleared: answers read from it before then may be gone. */
+  private deviceDaysGen = 0;
   private schemaVersion = -1;
   private readonly stmt;
 
@@ -81,6 +95,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
     this.partitions.clear();
     this.known.clear();
     this.deviceDays.clear();
+    this.deviceDaysGen++;
     this.schemaVersion = -1;
   }
 
@@ -127,6 +142,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
     let prefixApp = -1;
     let prefixDevice: bigint | undefined;
     let prefix = '';
+    // Whether the device has rows in the days before and after: read once for a run of rows with one
+    // device and day, and again whenever deviceDays changed since (cleared, or a day marked below).
+    let near: Neighbours | undefined;
     for (const r of rows) {
       const app = this.appId(r.appId, r.packageId);
       const info = this.dayInfo(r.timestamp);
@@ -139,12 +157,20 @@ export class SqliteTelemetryStore implements TelemetryStore {
         prefixApp = app;
         prefixDevice = r.deviceHash;
       }
-      if (r.eventId && this.inNeighbourDays(app, r.deviceHash, prefix, r.eventId, info)) continue;
+      if (r.eventId) {
+        if (!near || near.info !== info || near.prefix !== prefix || near.gen !== this.deviceDaysGen) {
+          near = this.neighbours(app, r.deviceHash, prefix, info);
+        }
+        if ((near.inPrev || near.inNext) && this.inNeighbourDays(app, r.deviceHash, r.eventId, near)) continue;
+      }
       let params = pending.get(part);
       if (!params) pending.set(part, (params = []));
       params.push(app, r.deviceHash, this.eventType(r.eventType), r.timestamp, r.eventId, r.mosisVersion, r.data);
       const key = prefix + info.n;
-      if (this.deviceDays.get(key) === false) this.deviceDays.set(key, true);
+      if (this.deviceDays.get(key) === false) {
+        this.deviceDays.set(key, true);
+        near = undefined;
+      }
       if (params.length === INSERT_CHUNK_ROWS * EVENT_COLUMNS) {
         stored += this.insertChunk(part, params);
         params.length = 0;
@@ -208,11 +234,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
    * changed), so the same event may already be stored under the previous or the next UTC day; the unique
    * index catches it only within its own day. Neighbour days in another month are in that partition.
    */
-  private inNeighbourDays(app: number, device: bigint, prefix: string, id: Buffer, info: DayInfo): boolean {
-    const prev = this.dayInfo((info.n - 1) * DAY_MS);
-    const next = this.dayInfo((info.n + 1) * DAY_MS);
-    const inPrev = this.deviceHasDay(app, device, prefix, prev);
-    const inNext = this.deviceHasDay(app, device, prefix, next);
+  private inNeighbourDays(app: number, device: bigint, id: Buffer, { prev, next, inPrev, inNext }: Neighbours): boolean {
     if (inPrev && inNext && prev.month === next.month) {
       return this.partition('events', prev.month).hasEventInDays.get(app, prev.n, next.n, device, id) !== undefined;
     }
@@ -222,13 +244,27 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return false;
   }
 
+  /** Whether (app, device) has any event in the days around `info` (`prefix` is their deviceKeyPrefix). */
+  private neighbours(app: number, device: bigint, prefix: string, info: DayInfo): Neighbours {
+    // Read before: a clear between the two lookups must make the answer stale at once.
+    const gen = this.deviceDaysGen;
+    const prev = this.dayInfo((info.n - 1) * DAY_MS);
+    const next = this.dayInfo((info.n + 1) * DAY_MS);
+    const inPrev = this.deviceHasDay(app, device, prefix, prev);
+    const inNext = this.deviceHasDay(app, device, prefix, next);
+    return { info, prefix, gen, prev, next, inPrev, inNext };
+  }
+
   /** Whether (app, device) has any event in day `d` (remembered; see deviceDays). `prefix` is their deviceKeyPrefix. */
   private deviceHasDay(app: number, device: bigint, prefix: string, d: DayInfo): boolean {
     const key = prefix + d.n;
     let has = this.deviceDays.get(key);
     if (has === undefined) {
       has = this.known.has(partitionName('events', d.month)) && this.partition('events', d.month).hasDeviceInDay.get(app, d.n, device) !== undefined;
-      if (this.deviceDays.size >= DEVICE_DAY_CACHE_ENTRIES) this.deviceDays.clear();
+      if (this.deviceDays.size >= DEVICE_DAY_CACHE_ENTRIES) {
+        this.deviceDays.clear();
+        this.deviceDaysGen++;
+      }
       this.deviceDays.set(key, has);
     }
     return has;
