@@ -65,8 +65,8 @@ function isEmpty(db: DB): boolean {
  */
 export function isWritable(db: DB): boolean {
   try {
-    if (!isReadable(db) || db.readonly || db.memory) return isReadable(db) && !db.readonly;
-    accessSync(db.name, constants.W_OK);
+    if (!isReadable(db) || db.readonly) return false;
+    if (!db.memory) accessSync(db.name, constants.W_OK);
     return true;
   } catch {
     return false;
