@@ -1,24 +1,11 @@
 // Starting the real ingest service for a benchmark, and watching its memory.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const { DATABASES, databasePath, migrateUp, openDatabase } = await import(`${ROOT}packages/shared/dist/index.js`);
+const { DATABASES, databasePath, freePort, migrateUp, openDatabase } = await import(`${ROOT}packages/shared/dist/index.js`);
 export { DATABASES, databasePath, migrateUp, openDatabase };
-
-/** A free TCP port. */
-export function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** portal.db in `dataDir` with one developer owning `packages` (published). */
 export async function seedPortal(dataDir, packages) {
