@@ -23,6 +23,7 @@ import { SqliteTelemetryStore } from './store/sqlite-store.js';
 import { toCrashRecord } from './validation/crashes.js';
 import { toEventRecord } from './validation/events.js';
 import { GroupCommitWriter } from './write/group-commit.js';
+import { replicationBackpressure, WalIndexReader } from './write/wal-index.js';
 
 export const SERVICE_NAME = 'ingest';
 export const API_VERSION = '1.0.0';
@@ -70,6 +71,7 @@ export function createIngest(deps: IngestDeps): IngestService {
   let writer: GroupCommitWriter | undefined;
   const budget = new BodyBudget(config.INGEST_MAX_BODY_BYTES_IN_FLIGHT);
   const ingestMetrics = createIngestMetrics(metrics, () => writer, apps, () => budget.inUse);
+  const wal = config.LITESTREAM ? new WalIndexReader(telemetry.name) : undefined;
   writer = new GroupCommitWriter(
     store,
     {
@@ -77,6 +79,7 @@ export function createIngest(deps: IngestDeps): IngestService {
       maxQueuedBytes: config.INGEST_QUEUE_MAX_BYTES,
       flushMaxEvents: config.INGEST_FLUSH_MAX_EVENTS,
       flushIntervalMs: config.INGEST_FLUSH_INTERVAL_MS,
+      ...(wal && { hold: replicationBackpressure(wal, config.INGEST_WAL_MAX_MIB * 1024 * 1024) }),
     },
     log,
     (s) => ingestMetrics.recordFlush(s),
@@ -125,6 +128,7 @@ export function createIngest(deps: IngestDeps): IngestService {
     close: async () => {
       stopping = true;
       await writer.close();
+      wal?.close();
       apps.stop();
     },
   };

@@ -7,6 +7,7 @@ import {
   DEFAULT_MAX_BODY_BYTES_IN_FLIGHT,
   DEFAULT_QUEUE_MAX_BYTES,
   DEFAULT_TELEMETRY_CACHE_MIB,
+  DEFAULT_WAL_MAX_MIB,
   DEFAULT_QUEUE_MAX_EVENTS,
   RAW_RETENTION_DAYS,
 } from './limits.js';
@@ -30,6 +31,11 @@ export const ingestConfigSchema = baseConfigSchema.extend({
    * it come from the OS file cache (a syscall, not a disk read).
    */
   TELEMETRY_CACHE_MIB: z.coerce.number().int().min(2).max(1024).default(DEFAULT_TELEMETRY_CACHE_MIB),
+  /**
+   * Under Litestream (LITESTREAM=true): MiB of WAL above which commits wait for Litestream to copy and
+   * checkpoint it, so a load faster than replication fills the queue (503) instead of the disk.
+   */
+  INGEST_WAL_MAX_MIB: z.coerce.number().int().min(8).max(4096).default(DEFAULT_WAL_MAX_MIB),
   /** Milliseconds between checks of portal.db for new or suspended apps. */
   APP_CACHE_REFRESH_MS: z.coerce.number().int().min(50).max(60_000).default(DEFAULT_APP_CACHE_REFRESH_MS),
   /**

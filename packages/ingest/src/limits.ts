@@ -48,6 +48,16 @@ export const DEFAULT_MAX_BODY_BYTES_IN_FLIGHT = 24 * MiB;
 export const DEFAULT_FLUSH_MAX_EVENTS = 2_000;
 /** ...or this long after the first queued request, whichever comes first. */
 export const DEFAULT_FLUSH_INTERVAL_MS = 4;
+/**
+ * Default, under Litestream: WAL bytes above which commits wait until Litestream has copied and
+ * checkpointed the WAL (write/wal-index.ts). Above Litestream's own RESTART point (10 000 pages, ~40 MiB,
+ * litestream.yml), so it holds only when Litestream falls behind.
+ */
+export const DEFAULT_WAL_MAX_MIB = 64;
+/** How often a held commit looks again. */
+export const WAL_HOLD_POLL_MS = 10;
+/** Longest a commit is held: after it, ingest writes anyway (and warns) rather than stall on a stuck Litestream. */
+export const WAL_HOLD_MAX_MS = 10_000;
 /** Default: how often the app cache checks portal.db for new, changed or suspended apps. */
 export const DEFAULT_APP_CACHE_REFRESH_MS = 1_000;
 /** Default: telemetry.db page cache, MiB (the shared default is 64; ingest keeps RSS under 200 MB). */

@@ -43,6 +43,11 @@ export function createIngestMetrics(
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
     registers,
   });
+  const walHold = new Counter({
+    name: 'ingest_wal_hold_seconds_total',
+    help: 'Time commits waited for Litestream to copy and checkpoint the WAL (replication backpressure)',
+    registers,
+  });
   const flushFailures = new Counter({ name: 'ingest_flush_failures_total', help: 'Group commits that failed and were retried one by one', registers });
   new Gauge({
     name: 'ingest_queue_depth',
@@ -86,6 +91,7 @@ export function createIngestMetrics(
       flushRequests.observe(s.requests);
       flushSeconds.observe(s.seconds);
       if (!s.ok) flushFailures.inc();
+      if (s.heldSeconds > 0) walHold.inc(s.heldSeconds);
     },
   };
 }

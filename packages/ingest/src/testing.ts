@@ -41,7 +41,7 @@ export async function startTestIngest(
   const dataDir = opts.dataDir ?? dir!.path;
   const portal = opts.apps ? await seedPortal(dataDir, opts.apps) : undefined;
   const config = loadIngestConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', APP_CACHE_REFRESH_MS: '50', ...opts.env });
-  const telemetry = openDatabase(databasePath(dataDir, 'telemetry'));
+  const telemetry = openDatabase(databasePath(dataDir, 'telemetry'), { litestream: config.LITESTREAM });
   await migrateUp(telemetry, DATABASES.telemetry.migrations);
   const service = createIngest({ config, telemetry, log: createLogger('ingest', 'silent'), ...(opts.now && { now: opts.now }) });
   return {

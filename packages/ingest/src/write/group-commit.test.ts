@@ -1,5 +1,8 @@
+import { createLogger, openDatabase } from '@mosis/shared';
 import { describe, expect, it } from 'vitest';
-import { event, startTestIngest } from '../testing.js';
+import { event, startTestIngest, type TestIngest } from '../testing.js';
+import { GroupCommitWriter } from './group-commit.js';
+import { WalIndexReader } from './wal-index.js';
 
 const APP = 'com.dev.app';
 type Body = { accepted: number; duplicates: number };
@@ -97,6 +100,80 @@ describe('group commit', () => {
       });
       const res = await t.post('/v1/events', { events: [event(APP)] });
       expect(res.status).toBe(202);
+      expect(t.count()).toBe(1);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('replication backpressure (under Litestream)', () => {
+  const LITESTREAM_ENV = { LITESTREAM: 'true', INGEST_WAL_MAX_MIB: '8', INGEST_FLUSH_INTERVAL_MS: '1' };
+  /** A request of 100 events with ~7 KiB of data each: about 0.7 MiB of WAL. */
+  const bigRequest = () => ({ events: Array.from({ length: 100 }, () => event(APP, { data: { blob: 'x'.repeat(7000) } })) });
+
+  /** Commits requests until the WAL is over the 8 MiB bound (nobody checkpoints: no Litestream here). */
+  async function fillWal(t: TestIngest): Promise<WalIndexReader> {
+    const wal = new WalIndexReader(t.telemetry.name);
+    while ((wal.read()?.bytes ?? 0) <= 8 * 1024 * 1024) expect((await t.post('/v1/events', bigRequest())).status).toBe(202);
+    return wal;
+  }
+  const settled = (p: Promise<unknown>) => Promise.race([p.then(() => true), new Promise((r) => setTimeout(() => r(false), 300))]);
+
+  it('holds commits while the WAL is over its bound, until the WAL is checkpointed, then starts it over', async () => {
+    const t = await startTestIngest({ apps: [{ packageId: APP }], env: LITESTREAM_ENV });
+    try {
+      const wal = await fillWal(t);
+      const held = t.post('/v1/events', { events: [event(APP)] });
+      expect(await settled(held)).toBe(false);
+      expect(t.writer.depth).toBe(1);
+      const stored = t.count();
+
+      // Litestream's part: it copies the WAL, then checkpoints it (RESTART) on its own connection.
+      const litestream = openDatabase(t.telemetry.name, { litestream: true });
+      expect((litestream.pragma('wal_checkpoint(RESTART)') as Array<{ busy: number }>)[0]!.busy).toBe(0);
+      litestream.close();
+
+      expect((await held).status).toBe(202);
+      expect(t.count()).toBe(stored + 1);
+      expect(wal.read()!.bytes).toBeLessThan(1024 * 1024);
+      wal.close();
+      const metrics = await (await t.app.request('/metrics')).text();
+      expect(Number(metrics.match(/ingest_wal_hold_seconds_total\{service="ingest"\} ([\d.e-]+)/)?.[1])).toBeGreaterThan(0.2);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('fills the queue while holding: new requests get 503 and /readyz says so', async () => {
+    const t = await startTestIngest({ apps: [{ packageId: APP }], env: { ...LITESTREAM_ENV, INGEST_QUEUE_MAX_EVENTS: '1000' } });
+    try {
+      (await fillWal(t)).close();
+      const held = Array.from({ length: 10 }, () => t.post('/v1/events', { events: Array.from({ length: 100 }, () => event(APP)) }));
+      await new Promise((r) => setTimeout(r, 100));
+      expect(t.writer.depth).toBe(1000);
+      expect((await t.post('/v1/events', { events: [event(APP)] })).status).toBe(503);
+      expect((await t.app.request('/readyz')).status).toBe(503);
+      // Shutdown does not wait on the hold: everything queued commits.
+      await t.close();
+      expect((await Promise.all(held)).map((r) => r.status)).toEqual(Array(10).fill(202));
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('writes anyway once a commit has been held for its longest wait', async () => {
+    const t = await startTestIngest({ apps: [{ packageId: APP }] });
+    try {
+      const writer = new GroupCommitWriter(
+        t.store,
+        { maxQueuedEvents: 1000, maxQueuedBytes: 1 << 24, flushMaxEvents: 100, flushIntervalMs: 1, hold: () => true, holdMaxMs: 200 },
+        createLogger('ingest', 'silent'),
+      );
+      const start = performance.now();
+      const row = { appId: 'app-1', packageId: APP, deviceHash: 1n, eventType: 'app_open', timestamp: Date.now(), eventId: null, mosisVersion: null, data: null };
+      expect(await writer.submit({ kind: 'events', rows: [row] }, 100)).toEqual({ stored: 1, duplicates: 0 });
+      expect(performance.now() - start).toBeGreaterThanOrEqual(190);
       expect(t.count()).toBe(1);
     } finally {
       await t.stop();

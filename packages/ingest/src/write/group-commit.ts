@@ -1,5 +1,5 @@
 import { ApiError, type Logger } from '@mosis/shared';
-import { RETRY_AFTER_SECONDS } from '../limits.js';
+import { RETRY_AFTER_SECONDS, WAL_HOLD_MAX_MS, WAL_HOLD_POLL_MS } from '../limits.js';
 import type { TelemetryStore, WriteRequest, WriteResult } from '../store/types.js';
 
 export interface WriterOptions {
@@ -11,6 +11,14 @@ export interface WriterOptions {
   flushMaxEvents: number;
   /** ...or this many ms after the first request was queued. */
   flushIntervalMs: number;
+  /**
+   * While this says so, the next commit waits (polled every `holdPollMs`, at most `holdMaxMs` per hold),
+   * and the queue fills up to its bound (503): the replication backpressure of `wal-index.ts`. Not consulted
+   * while closing, so a shutdown never waits on it.
+   */
+  hold?: () => boolean;
+  holdPollMs?: number;
+  holdMaxMs?: number;
 }
 
 /** What the writer reports about each flush (metrics hook). */
@@ -19,6 +27,8 @@ export interface FlushStats {
   rows: number;
   seconds: number;
   ok: boolean;
+  /** Seconds the flush was held back by `hold` before it ran. */
+  heldSeconds: number;
 }
 
 interface Pending {
@@ -46,6 +56,8 @@ export class GroupCommitWriter {
   private closed = false;
   private idleWaiters: Array<() => void> = [];
   private jobs: Array<() => void> = [];
+  /** When the current hold began (performance.now()), if the next commit is being held. */
+  private heldSince: number | undefined;
 
   constructor(
     private readonly store: TelemetryStore,
@@ -136,6 +148,12 @@ export class GroupCommitWriter {
     const jobs = this.jobs.splice(0);
     for (const job of jobs) job();
     if (this.queue.length === 0) return this.notifyIdle();
+    if (this.holding()) {
+      this.timer = setTimeout(() => this.flush(), this.opts.holdPollMs ?? WAL_HOLD_POLL_MS);
+      return;
+    }
+    const heldSeconds = this.heldSince === undefined ? 0 : (performance.now() - this.heldSince) / 1000;
+    this.heldSince = undefined;
 
     // Take whole requests up to flushMaxEvents rows (at least one request, however large).
     let rows = 0;
@@ -156,10 +174,21 @@ export class GroupCommitWriter {
       this.release(batch);
       this.writeOneByOne(batch, err);
     }
-    this.onFlush({ requests: batch.length, rows, seconds: (performance.now() - start) / 1000, ok });
+    this.onFlush({ requests: batch.length, rows, seconds: (performance.now() - start) / 1000, ok, heldSeconds });
 
     if (this.queue.length === 0) this.notifyIdle();
     else this.schedule();
+  }
+
+  /** True while the next commit should wait for `hold`; past `holdMaxMs` it goes ahead, with a warning. */
+  private holding(): boolean {
+    if (this.closed || !this.opts.hold?.()) return false;
+    const now = performance.now();
+    this.heldSince ??= now;
+    const maxMs = this.opts.holdMaxMs ?? WAL_HOLD_MAX_MS;
+    if (now - this.heldSince < maxMs) return true;
+    this.log.warn('commit held past its limit, writing anyway: is Litestream running and keeping up?', { held_ms: Math.round(now - this.heldSince) });
+    return false;
   }
 
   /**
