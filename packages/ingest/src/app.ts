@@ -15,6 +15,7 @@ import { BodyBudget } from './http/body-budget.js';
 import type { IngestConfig } from './config.js';
 import { MAX_BATCH_CRASHES, MAX_BATCH_EVENTS, MAX_CRASHES_BODY_BYTES, MAX_EVENTS_BODY_BYTES } from './limits.js';
 import { DAY_MS } from './jobs/days.js';
+import { registerJobMetrics } from './jobs/metrics.js';
 import { createIngestMetrics } from './metrics.js';
 import { DeviceHasher, loadDeviceSecret } from './privacy/device-hash.js';
 import { batchHandler, type BatchDeps } from './routes/batch-handler.js';
@@ -64,6 +65,7 @@ export function createIngest(deps: IngestDeps): IngestService {
   telemetry.pragma(`cache_size = -${config.TELEMETRY_CACHE_MIB * 1024}`);
   const metrics = deps.metrics ?? createMetrics(SERVICE_NAME);
   registerDatabaseMetrics(metrics, { telemetry: () => telemetry });
+  registerJobMetrics(metrics, () => telemetry);
 
   const apps = new PortalAppCache(databasePath(config.DATA_DIR, 'portal'), log).start(config.APP_CACHE_REFRESH_MS);
   const hasher = new DeviceHasher(loadDeviceSecret(config.DATA_DIR, config.DEVICE_HASH_SECRET));

@@ -38,6 +38,11 @@ describe('the ingest service runs the jobs (built dist, child process)', () => {
       ]);
       const crashes = await until(() => db.prepare('SELECT count, devices FROM crash_daily WHERE app_id = ?').get('app-1'));
       expect(crashes).toEqual({ count: 2, devices: 2 });
+      // The scheduled run shows in /metrics (series read from job_runs) once it has recorded its end.
+      await until(() => db.prepare("SELECT 1 FROM job_runs WHERE job = 'rollup' AND ok = 1").get());
+      const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+      expect(metrics).toMatch(/^ingest_job_last_run_ok\{job="rollup",service="ingest"\} 1$/m);
+      expect(metrics).toMatch(/^ingest_job_last_success_timestamp_seconds\{job="rollup",service="ingest"\} \d+/m);
     } finally {
       db.close();
     }
