@@ -15,9 +15,14 @@ export const SCRYPT_PARAMS = { N: 16_384, r: 8, p: 1 } as const;
 export const SCRYPT_SALT_BYTES = 16;
 export const SCRYPT_KEY_BYTES = 32;
 
-/** Login attempts per email address within LOGIN_WINDOW_MS (successful or not). */
-export const LOGIN_MAX_PER_EMAIL = 10;
-/** Login attempts per client IP within LOGIN_WINDOW_MS (a NAT may hide a few people). */
+/**
+ * Failed logins per email address from one client IP within LOGIN_WINDOW_MS. Keyed by both, so that one
+ * address guessing at an account cannot lock its owner out; successful logins do not count.
+ */
+export const LOGIN_MAX_PER_EMAIL_AND_IP = 10;
+/** Failed logins per email address from all IPs together within LOGIN_WINDOW_MS: the ceiling on distributed guessing. */
+export const LOGIN_MAX_PER_EMAIL = 100;
+/** Failed logins per client IP within LOGIN_WINDOW_MS, across emails (a NAT may hide a few people). */
 export const LOGIN_MAX_PER_IP = 50;
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
 /** Account registrations per client IP within REGISTER_WINDOW_MS. */
@@ -45,6 +50,7 @@ export const MAX_SIGNING_KEYS_PER_DEVELOPER = 50;
 export interface Tuning {
   scrypt: { N: number; r: number; p: number };
   loginMaxPerEmail: number;
+  loginMaxPerEmailAndIp: number;
   loginMaxPerIp: number;
   loginWindowMs: number;
   registerMaxPerIp: number;
@@ -54,6 +60,7 @@ export interface Tuning {
 export const DEFAULT_TUNING: Tuning = {
   scrypt: SCRYPT_PARAMS,
   loginMaxPerEmail: LOGIN_MAX_PER_EMAIL,
+  loginMaxPerEmailAndIp: LOGIN_MAX_PER_EMAIL_AND_IP,
   loginMaxPerIp: LOGIN_MAX_PER_IP,
   loginWindowMs: LOGIN_WINDOW_MS,
   registerMaxPerIp: REGISTER_MAX_PER_IP,

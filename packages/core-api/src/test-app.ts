@@ -76,6 +76,7 @@ export async function createTestApp(
     tuning: {
       scrypt: TEST_SCRYPT,
       loginMaxPerEmail: 1_000_000,
+      loginMaxPerEmailAndIp: 1_000_000,
       loginMaxPerIp: 1_000_000,
       registerMaxPerIp: 1_000_000,
       ...opts.tuning,

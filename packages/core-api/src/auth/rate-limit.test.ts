@@ -1,6 +1,6 @@
 import { ApiError } from '@mosis/shared';
 import { describe, expect, it } from 'vitest';
-import { RateLimiter } from './rate-limit.js';
+import { hitAll, RateLimiter } from './rate-limit.js';
 
 describe('RateLimiter', () => {
   it('allows max hits per window, then 429 with the seconds until the oldest hit leaves it', () => {
@@ -35,5 +35,35 @@ describe('RateLimiter', () => {
     expect(rl.size).toBe(1);
     for (let i = 0; i < 30; i++) rl.hit(`live${i}`);
     expect(rl.size).toBeLessThanOrEqual(10);
+  });
+
+  it('forgives the latest hit of a key, so only failures use up the limit', () => {
+    const rl = new RateLimiter(2, 60_000);
+    for (let i = 0; i < 5; i++) {
+      rl.hit('a');
+      rl.forgive('a');
+    }
+    expect(rl.size).toBe(0);
+    rl.hit('a');
+    rl.hit('a');
+    expect(() => rl.hit('a')).toThrow(ApiError);
+  });
+
+  it('hitAll records on every limiter or, when one is full, on none', () => {
+    const perIp = new RateLimiter(5, 60_000);
+    const perEmail = new RateLimiter(1, 60_000);
+    hitAll([
+      [perIp, 'ip'],
+      [perEmail, 'e'],
+    ]);
+    expect(() =>
+      hitAll([
+        [perIp, 'ip'],
+        [perEmail, 'e'],
+      ]),
+    ).toThrow(ApiError);
+    // The refused attempt was not counted on the IP: four more fit.
+    for (let i = 0; i < 4; i++) hitAll([[perIp, 'ip']]);
+    expect(() => hitAll([[perIp, 'ip']])).toThrow(ApiError);
   });
 });

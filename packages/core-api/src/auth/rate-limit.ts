@@ -28,6 +28,17 @@ export class RateLimiter {
     this.hits.set(key, list);
   }
 
+  /**
+   * Takes back the latest hit of `key` (an attempt that turned out legitimate, e.g. a successful login), so
+   * only failures use up the limit. Hits are recorded before the outcome is known, so that attempts in
+   * flight together are all counted.
+   */
+  forgive(key: string): void {
+    const list = this.hits.get(key);
+    list?.pop();
+    if (list?.length === 0) this.hits.delete(key);
+  }
+
   /** Milliseconds until `key` may hit again; 0 when it may now. */
   retryAfterMs(key: string): number {
     const list = this.hits.get(key);
@@ -56,4 +67,14 @@ export class RateLimiter {
   get size(): number {
     return this.hits.size;
   }
+}
+
+/**
+ * Records one hit on each of several limiters, or on none: when any of them is at its limit, throws its 429
+ * (the longest Retry-After) and records nothing, so a refused attempt does not count against the others.
+ */
+export function hitAll(hits: ReadonlyArray<readonly [RateLimiter, string]>): void {
+  const retry = Math.max(0, ...hits.map(([limiter, key]) => limiter.retryAfterMs(key)));
+  if (retry > 0) throw ApiError.rateLimited(Math.max(1, Math.ceil(retry / 1000)));
+  for (const [limiter, key] of hits) limiter.hit(key);
 }

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SCRYPT_PARAMS } from '../limits.js';
 import { createTestApp, type TestApp } from '../test-app.js';
 
 let t: TestApp;
@@ -87,7 +88,7 @@ describe('POST /v1/auth/login', () => {
 });
 
 describe('login and register rate limits', () => {
-  it('limits login attempts per email with 429 rate_limited and Retry-After', async () => {
+  it('limits failed logins per email from all addresses together with 429 rate_limited and Retry-After', async () => {
     const rl = await createTestApp({ tuning: { loginMaxPerEmail: 3 } });
     try {
       const { email } = await rl.signup('limited@example.com');
@@ -103,6 +104,49 @@ describe('login and register rate limits', () => {
       // Another email is unaffected.
       await rl.signup('other@example.com');
       expect((await rl.call('POST', '/v1/auth/login', { body: { email: 'other@example.com', password } })).status).toBe(200);
+    } finally {
+      rl.close();
+    }
+  });
+
+  it('limits failed logins per email and address: one address cannot lock the owner out from another', async () => {
+    const rl = await createTestApp({ tuning: { loginMaxPerEmailAndIp: 3 } });
+    try {
+      const { email } = await rl.signup('target@example.com');
+      for (let i = 0; i < 3; i++) {
+        expect((await rl.call('POST', '/v1/auth/login', { body: { email, password: 'guess' }, ip: '203.0.113.66' })).status).toBe(401);
+      }
+      const refused = await rl.call('POST', '/v1/auth/login', { body: { email, password }, ip: '203.0.113.66' });
+      expect(refused.status).toBe(429);
+      expect(refused.body.error.code).toBe('rate_limited');
+      expect((await rl.call('POST', '/v1/auth/login', { body: { email, password }, ip: '198.51.100.20' })).status).toBe(200);
+    } finally {
+      rl.close();
+    }
+  });
+
+  it('counts only failures: successful logins do not use up any limit', async () => {
+    const rl = await createTestApp({ tuning: { loginMaxPerEmail: 2, loginMaxPerEmailAndIp: 2, loginMaxPerIp: 2 } });
+    try {
+      const { email } = await rl.signup('often@example.com');
+      for (let i = 0; i < 5; i++) {
+        expect((await rl.call('POST', '/v1/auth/login', { body: { email, password }, ip: '192.0.2.50' })).status).toBe(200);
+      }
+      expect((await rl.call('POST', '/v1/auth/login', { body: { email, password: 'typo' }, ip: '192.0.2.50' })).status).toBe(401);
+      expect((await rl.call('POST', '/v1/auth/login', { body: { email, password }, ip: '192.0.2.50' })).status).toBe(200);
+    } finally {
+      rl.close();
+    }
+  });
+
+  it('counts attempts that arrive together: a burst cannot slip a guess past the limit while passwords are checked', async () => {
+    // Production-strength scrypt: all ten requests arrive while the first password is still being checked.
+    const rl = await createTestApp({ tuning: { loginMaxPerEmailAndIp: 3, scrypt: SCRYPT_PARAMS } });
+    try {
+      const { email } = await rl.signup('burst@example.com');
+      const guesses = [...Array(9).fill('guess'), password];
+      const burst = await Promise.all(guesses.map((p) => rl.call('POST', '/v1/auth/login', { body: { email, password: p }, ip: '203.0.113.9' })));
+      expect(burst.map((r) => r.status)).toEqual([401, 401, 401, ...Array(7).fill(429)]);
     } finally {
       rl.close();
     }

@@ -3,7 +3,7 @@ import { ApiError } from '@mosis/shared';
 import { audit } from '../audit.js';
 import { requireAuth } from '../auth/middleware.js';
 import { passwordHasher } from '../auth/password.js';
-import { RateLimiter } from '../auth/rate-limit.js';
+import { hitAll, RateLimiter } from '../auth/rate-limit.js';
 import { newSessionToken } from '../auth/tokens.js';
 import { caller, type CoreApp, type CoreContext, type CoreDeps } from '../context.js';
 import { DEFAULT_TUNING, SESSION_TTL_MS } from '../limits.js';
@@ -68,6 +68,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
   const db = deps.portal;
   const tuning = { ...DEFAULT_TUNING, ...deps.tuning };
   const loginByEmail = new RateLimiter(tuning.loginMaxPerEmail, tuning.loginWindowMs);
+  const loginByEmailAndIp = new RateLimiter(tuning.loginMaxPerEmailAndIp, tuning.loginWindowMs);
   const loginByIp = new RateLimiter(tuning.loginMaxPerIp, tuning.loginWindowMs);
   const registerByIp = new RateLimiter(tuning.registerMaxPerIp, tuning.registerWindowMs);
   const passwords = passwordHasher(tuning.scrypt);
@@ -97,8 +98,13 @@ export function register(app: CoreApp, deps: CoreDeps): void {
   app.openapi(loginRoute, async (c) => {
     const body = c.req.valid('json');
     const email = body.email.trim().toLowerCase();
-    loginByIp.hit(c.get('client').ip ?? 'unknown');
-    loginByEmail.hit(email);
+    const ip = c.get('client').ip ?? 'unknown';
+    const limits = [
+      [loginByIp, ip],
+      [loginByEmail, email],
+      [loginByEmailAndIp, `${email}\n${ip}`],
+    ] as const;
+    hitAll(limits);
     const dev = developerByEmail(db, email);
     // Runs scrypt even for an unknown email (against a dummy hash): both failures look and take the same.
     const ok = await passwords.verify(body.password, dev?.password_hash);
@@ -106,6 +112,8 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       if (dev) audit(c, db, { developerId: dev.id, action: 'session.login_failed', resourceType: 'developer', resourceId: dev.id });
       throw ApiError.unauthorized('wrong email or password');
     }
+    // Only failures use up the limits: a legitimate login gives its hits back.
+    for (const [limiter, key] of limits) limiter.forgive(key);
     const result = db.transaction(() => {
       deleteExpiredSessions(db, nowIso());
       const session = startSession(c, dev);
