@@ -23,6 +23,7 @@ import { crashesRoute, eventsRoute } from './routes/docs.js';
 import { SqliteTelemetryStore } from './store/sqlite-store.js';
 import { toCrashRecord } from './validation/crashes.js';
 import { toEventRecord } from './validation/events.js';
+import { Checkpointer } from './write/checkpointer.js';
 import { GroupCommitWriter } from './write/group-commit.js';
 import { replicationBackpressure, WalIndexReader } from './write/wal-index.js';
 
@@ -52,6 +53,8 @@ export interface IngestService {
   writer: GroupCommitWriter;
   store: SqliteTelemetryStore;
   apps: PortalAppCache;
+  /** The WAL checkpoints' thread; absent under Litestream (which checkpoints). */
+  checkpointer: Checkpointer | undefined;
   /** Shutdown step 1: new requests get 503 (and `Connection: close`); requests already reading go on. */
   stopAccepting(): void;
   /** Shutdown step 2, once the HTTP server has answered everything: commit what is queued, stop timers. */
@@ -73,7 +76,9 @@ export function createIngest(deps: IngestDeps): IngestService {
   let writer: GroupCommitWriter | undefined;
   const budget = new BodyBudget(config.INGEST_MAX_BODY_BYTES_IN_FLIGHT);
   const ingestMetrics = createIngestMetrics(metrics, () => writer, apps, () => budget.inUse);
-  const wal = config.LITESTREAM ? new WalIndexReader(telemetry.name) : undefined;
+  const wal = new WalIndexReader(telemetry.name);
+  // Under Litestream, Litestream checkpoints and ingest waits for it; otherwise a thread of ours checkpoints.
+  const checkpointer = config.LITESTREAM ? undefined : new Checkpointer(telemetry, wal, log);
   writer = new GroupCommitWriter(
     store,
     {
@@ -81,7 +86,7 @@ export function createIngest(deps: IngestDeps): IngestService {
       maxQueuedBytes: config.INGEST_QUEUE_MAX_BYTES,
       flushMaxEvents: config.INGEST_FLUSH_MAX_EVENTS,
       flushIntervalMs: config.INGEST_FLUSH_INTERVAL_MS,
-      ...(wal && { hold: replicationBackpressure(wal, config.INGEST_WAL_MAX_MIB * 1024 * 1024) }),
+      ...(config.LITESTREAM && { hold: replicationBackpressure(wal, config.INGEST_WAL_MAX_MIB * 1024 * 1024) }),
     },
     log,
     (s) => ingestMetrics.recordFlush(s),
@@ -124,13 +129,15 @@ export function createIngest(deps: IngestDeps): IngestService {
     writer,
     store,
     apps,
+    checkpointer,
     stopAccepting: () => {
       stopping = true;
     },
     close: async () => {
       stopping = true;
       await writer.close();
-      wal?.close();
+      await checkpointer?.stop();
+      wal.close();
       apps.stop();
     },
   };

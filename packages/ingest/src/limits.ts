@@ -58,6 +58,10 @@ export const DEFAULT_WAL_MAX_MIB = 64;
 export const WAL_HOLD_POLL_MS = 10;
 /** Longest a commit is held: after it, ingest writes anyway (and warns) rather than stall on a stuck Litestream. */
 export const WAL_HOLD_MAX_MS = 10_000;
+/** Without Litestream: how often the checkpointer looks at the WAL (write/checkpointer.ts). */
+export const CHECKPOINT_POLL_MS = 50;
+/** Without Litestream: WAL frames (4 KiB pages) at which the checkpointer RESTARTs the WAL (~16 MiB). */
+export const CHECKPOINT_RESTART_PAGES = 4_000;
 /** Default: how often the app cache checks portal.db for new, changed or suspended apps. */
 export const DEFAULT_APP_CACHE_REFRESH_MS = 1_000;
 /** Default: telemetry.db page cache, MiB (the shared default is 64; ingest keeps RSS under 200 MB). */

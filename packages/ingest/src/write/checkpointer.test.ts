@@ -1,0 +1,76 @@
+import { WAL_AUTOCHECKPOINT_PAGES } from '@mosis/shared';
+import { describe, expect, it } from 'vitest';
+import { CHECKPOINT_RESTART_PAGES } from '../limits.js';
+import { event, startTestIngest } from '../testing.js';
+import { WalIndexReader } from './wal-index.js';
+
+const APP = 'com.dev.ckpt';
+/** A request of 100 events with ~7 KiB of data each: about 0.7 MiB of WAL. */
+const bigRequest = () => ({ events: Array.from({ length: 100 }, () => event(APP, { data: { blob: 'x'.repeat(7000) } })) });
+const autocheckpoint = (db: { pragma: (s: string, o: { simple: true }) => unknown }) => db.pragma('wal_autocheckpoint', { simple: true });
+
+describe('checkpointer (without Litestream)', () => {
+  it('checkpoints on its own thread, and keeps the WAL bounded under a writer that never pauses', async () => {
+    const t = await startTestIngest({ apps: [{ packageId: APP }] });
+    const wal = new WalIndexReader(t.telemetry.name);
+    try {
+      // The writer's commits never checkpoint.
+      expect(autocheckpoint(t.telemetry)).toBe(0);
+      let maxBytes = 0;
+      let restarts = 0;
+      let last = 0;
+      const sampler = setInterval(() => {
+        const now = wal.read();
+        if (!now) return;
+        if (now.frames < last) restarts++;
+        last = now.frames;
+        maxBytes = Math.max(maxBytes, now.bytes);
+      }, 5);
+      // Four clients at once keep a commit always waiting: the writer never pauses.
+      const until = Date.now() + 3_000;
+      let requests = 0;
+      const client = async () => {
+        while (Date.now() < until) {
+          expect((await t.post('/v1/events', bigRequest())).status).toBe(202);
+          requests++;
+        }
+      };
+      await Promise.all([client(), client(), client(), client()]);
+      clearInterval(sampler);
+      const walTraffic = requests * 0.7 * 1024 * 1024;
+      // The RESTART point, plus what commits while a RESTART waits: up to a 2 000-row flush of these fat
+      // events (~14 MiB).
+      const bound = CHECKPOINT_RESTART_PAGES * 4_120 + 16 * 1024 * 1024;
+      expect(walTraffic).toBeGreaterThan(2 * bound);
+      expect(t.checkpointer!.runs.PASSIVE).toBeGreaterThan(0);
+      expect(t.checkpointer!.runs.RESTART).toBeGreaterThan(0);
+      expect(restarts).toBeGreaterThan(0);
+      expect(maxBytes).toBeLessThan(bound);
+    } finally {
+      wal.close();
+      await t.stop();
+    }
+  });
+
+  it('hands checkpoints back to the writer when its thread dies', async () => {
+    const t = await startTestIngest({ apps: [{ packageId: APP }] });
+    try {
+      await t.checkpointer!.kill();
+      await new Promise((r) => setTimeout(r, 50));
+      expect(autocheckpoint(t.telemetry)).toBe(WAL_AUTOCHECKPOINT_PAGES);
+      expect((await t.post('/v1/events', { events: [event(APP)] })).status).toBe(202);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('does not run under Litestream, which checkpoints alone', async () => {
+    const t = await startTestIngest({ apps: [{ packageId: APP }], env: { LITESTREAM: 'true' } });
+    try {
+      expect(t.checkpointer).toBeUndefined();
+      expect(autocheckpoint(t.telemetry)).toBe(0);
+    } finally {
+      await t.stop();
+    }
+  });
+});
