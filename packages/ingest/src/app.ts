@@ -13,7 +13,7 @@ import {
 import { PortalAppCache } from './apps/app-cache.js';
 import { BodyBudget } from './http/body-budget.js';
 import type { IngestConfig } from './config.js';
-import { MAX_BATCH_CRASHES, MAX_BATCH_EVENTS, MAX_CRASHES_BODY_BYTES, MAX_EVENTS_BODY_BYTES } from './limits.js';
+import { CHECKPOINT_HOLD_POLL_MS, MAX_BATCH_CRASHES, MAX_BATCH_EVENTS, MAX_CRASHES_BODY_BYTES, MAX_EVENTS_BODY_BYTES } from './limits.js';
 import { DAY_MS } from './jobs/days.js';
 import { registerJobMetrics } from './jobs/metrics.js';
 import { createIngestMetrics } from './metrics.js';
@@ -86,7 +86,10 @@ export function createIngest(deps: IngestDeps): IngestService {
       maxQueuedBytes: config.INGEST_QUEUE_MAX_BYTES,
       flushMaxEvents: config.INGEST_FLUSH_MAX_EVENTS,
       flushIntervalMs: config.INGEST_FLUSH_INTERVAL_MS,
-      ...(config.LITESTREAM && { hold: replicationBackpressure(wal, config.INGEST_WAL_MAX_MIB * 1024 * 1024) }),
+      // Commits wait while the WAL is checkpointed: Litestream's when it falls behind, ours while it RESTARTs.
+      ...(checkpointer
+        ? { hold: () => checkpointer.restarting, holdPollMs: CHECKPOINT_HOLD_POLL_MS }
+        : { hold: replicationBackpressure(wal, config.INGEST_WAL_MAX_MIB * 1024 * 1024) }),
     },
     log,
     (s) => ingestMetrics.recordFlush(s),

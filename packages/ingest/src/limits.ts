@@ -60,6 +60,8 @@ export const WAL_HOLD_POLL_MS = 10;
 export const WAL_HOLD_MAX_MS = 10_000;
 /** Without Litestream: how often the checkpointer looks at the WAL (write/checkpointer.ts). */
 export const CHECKPOINT_POLL_MS = 50;
+/** Without Litestream: how often a commit held by the checkpointer's RESTART looks again (it lasts ms). */
+export const CHECKPOINT_HOLD_POLL_MS = 1;
 /** Without Litestream: WAL frames (4 KiB pages) at which the checkpointer RESTARTs the WAL (~16 MiB). */
 export const CHECKPOINT_RESTART_PAGES = 4_000;
 /** Default: how often the app cache checks portal.db for new, changed or suspended apps. */

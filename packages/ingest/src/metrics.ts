@@ -45,7 +45,7 @@ export function createIngestMetrics(
   });
   const walHold = new Counter({
     name: 'ingest_wal_hold_seconds_total',
-    help: 'Time commits waited for Litestream to copy and checkpoint the WAL (replication backpressure)',
+    help: 'Time commits waited for a WAL checkpoint: Litestream catching up (replication backpressure), or the checkpointer RESTARTing the WAL',
     registers,
   });
   const flushFailures = new Counter({ name: 'ingest_flush_failures_total', help: 'Group commits that failed and were retried one by one', registers });

@@ -1,4 +1,4 @@
-import { WAL_AUTOCHECKPOINT_PAGES } from '@mosis/shared';
+import { openDatabase, WAL_AUTOCHECKPOINT_PAGES } from '@mosis/shared';
 import { describe, expect, it } from 'vitest';
 import { CHECKPOINT_RESTART_PAGES } from '../limits.js';
 import { event, startTestIngest } from '../testing.js';
@@ -48,6 +48,40 @@ describe('checkpointer (without Litestream)', () => {
       expect(maxBytes).toBeLessThan(bound);
     } finally {
       wal.close();
+      await t.stop();
+    }
+  });
+
+  it('holds commits while a RESTART runs, without blocking the event loop, and commits them after it', async () => {
+    const t = await startTestIngest({ apps: [{ packageId: APP }] });
+    // A reader keeping an old snapshot: PASSIVE cannot copy past it and the RESTART waits for it.
+    const reader = openDatabase(t.telemetry.name, { readonly: true });
+    reader.exec('BEGIN');
+    reader.prepare('SELECT count(*) FROM dim_apps').get();
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    try {
+      const restarting = async () => {
+        while (!t.checkpointer!.restarting) await sleep(5);
+      };
+      const sent: Array<Promise<Response>> = [];
+      for (let i = 0; i < 100 && !t.checkpointer!.restarting; i++) {
+        sent.push(t.post('/v1/events', bigRequest()));
+        await Promise.race([sent.at(-1), restarting()]);
+      }
+      expect(t.checkpointer!.restarting).toBe(true);
+      const held = t.post('/v1/events', { events: [event(APP)] });
+      const before = performance.now();
+      await sleep(20);
+      expect(performance.now() - before).toBeLessThan(150);
+      expect(await Promise.race([held.then(() => 'answered'), sleep(300).then(() => 'held')])).toBe('held');
+
+      reader.exec('COMMIT');
+      expect((await held).status).toBe(202);
+      expect((await Promise.all(sent)).every((r) => r.status === 202)).toBe(true);
+      expect(t.checkpointer!.restarting).toBe(false);
+    } finally {
+      if (reader.inTransaction) reader.exec('COMMIT');
+      reader.close();
       await t.stop();
     }
   });

@@ -12,7 +12,8 @@ import type { WalIndexReader } from './wal-index.js';
  * - RESTART once the WAL holds CHECKPOINT_RESTART_PAGES frames. A writer that never pauses never lets a
  *   PASSIVE checkpoint catch up with it, and only a caught-up WAL starts over from its beginning. PASSIVE
  *   passes first copy all but the last commits; the RESTART then holds the writer off only while it copies
- *   those and syncs, and the next commit starts the WAL over. That bounds the WAL at about 16 MiB plus
+ *   those and syncs (the writer sees `restarting` and waits without blocking its thread), and the next
+ *   commit starts the WAL over. That bounds the WAL at about 16 MiB plus
  *   what is committed meanwhile.
  * The thread decides nothing: this class reads the WAL-index every CHECKPOINT_POLL_MS and sends it work.
  * Under Litestream none of this runs: Litestream alone checkpoints.
@@ -24,10 +25,10 @@ export class Checkpointer {
   private readonly worker: Worker;
   private readonly timer: NodeJS.Timeout;
   /**
-   * Shared with the thread: [busy, PASSIVE runs, RESTART runs]. A message back from the thread can wait
-   * a second behind a saturated event loop (measured); the shared flag frees the next poll at once.
+   * Shared with the thread: [busy, PASSIVE runs, RESTART runs, restarting]. A message back from the
+   * thread can wait a second behind a saturated event loop (measured); shared flags are seen at once.
    */
-  private readonly state = new Int32Array(new SharedArrayBuffer(3 * Int32Array.BYTES_PER_ELEMENT));
+  private readonly state = new Int32Array(new SharedArrayBuffer(4 * Int32Array.BYTES_PER_ELEMENT));
   private stopped = false;
   private readonly exited: Promise<void>;
 
@@ -57,6 +58,15 @@ export class Checkpointer {
     this.timer = setInterval(() => this.poll(), opts.pollMs ?? CHECKPOINT_POLL_MS).unref();
   }
 
+  /**
+   * True while a RESTART runs. The writer holds its next commit meanwhile (group-commit `hold`) instead of
+   * waiting for the lock inside SQLite, whose busy handler would stall the event loop in sleeps of up to
+   * 100 ms; requests go on being read and parsed, and commit together when the RESTART ends.
+   */
+  get restarting(): boolean {
+    return Atomics.load(this.state, 3) === 1;
+  }
+
   /** Checkpoints the thread has run, by mode. */
   get runs(): { PASSIVE: number; RESTART: number } {
     return { PASSIVE: Atomics.load(this.state, 1), RESTART: Atomics.load(this.state, 2) };
@@ -81,6 +91,7 @@ export class Checkpointer {
     this.stopped = true;
     clearInterval(this.timer);
     this.log.error('checkpointer thread failed; the writer checkpoints itself from now on', { err });
+    Atomics.store(this.state, 3, 0);
     if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   }
 
@@ -129,7 +140,12 @@ parentPort.on('message', (msg) => {
       left = r.log - r.checkpointed;
     }
     if (msg.mode === 'RESTART') {
-      db.pragma('wal_checkpoint(RESTART)');
+      Atomics.store(state, 3, 1);
+      try {
+        db.pragma('wal_checkpoint(RESTART)');
+      } finally {
+        Atomics.store(state, 3, 0);
+      }
       Atomics.add(state, 2, 1);
     }
   } catch (err) {

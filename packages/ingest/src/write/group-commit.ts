@@ -13,8 +13,8 @@ export interface WriterOptions {
   flushIntervalMs: number;
   /**
    * While this says so, the next commit waits (polled every `holdPollMs`, at most `holdMaxMs` per hold),
-   * and the queue fills up to its bound (503): the replication backpressure of `wal-index.ts`. Not consulted
-   * while closing, so a shutdown never waits on it.
+   * and the queue fills up to its bound (503): a WAL checkpoint in progress (`checkpointer.ts`) or
+   * Litestream falling behind (`wal-index.ts`). Not consulted while closing, so shutdown never waits on it.
    */
   hold?: () => boolean;
   holdPollMs?: number;
@@ -187,7 +187,7 @@ export class GroupCommitWriter {
     this.heldSince ??= now;
     const maxMs = this.opts.holdMaxMs ?? WAL_HOLD_MAX_MS;
     if (now - this.heldSince < maxMs) return true;
-    this.log.warn('commit held past its limit, writing anyway: is Litestream running and keeping up?', { held_ms: Math.round(now - this.heldSince) });
+    this.log.warn('commit held past its limit for a WAL checkpoint, writing anyway: is Litestream running and keeping up?', { held_ms: Math.round(now - this.heldSince) });
     return false;
   }
 
