@@ -1,4 +1,4 @@
-import { docsPageProblems } from '@mosis/shared';
+import { docsPageProblems, escapeHtml } from '@mosis/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from './test-app.js';
 
@@ -42,6 +42,8 @@ function section(html: string, id: string): string {
   return html.slice(start, html.indexOf('</section>', start));
 }
 
+const shown = (value: unknown) => `<pre><code>${escapeHtml(JSON.stringify(value, null, 2))}</code></pre>`;
+
 describe('/docs', () => {
   it('renders every operation of /openapi.json with working, space-free anchors, under a strict policy', async () => {
     const res = await t.call('GET', '/docs');
@@ -55,5 +57,28 @@ describe('/docs', () => {
     expect(createApp).toContain('<code>409</code>');
     expect(res.text).toContain('id="schema-App"');
     expect(res.text).toContain('<code>limit</code>');
+  });
+
+  it.each([
+    ['post-v1-auth-register', 'RegisterRequest', 'Session'],
+    ['post-v1-auth-login', 'LoginRequest', 'Session'],
+    ['post-v1-apps', 'CreateAppRequest', 'AppDetail'],
+    ['post-v1-apps-id-versions', 'CreateVersionRequest', 'Version'],
+    ['post-v1-api-keys', 'CreateApiKeyRequest', 'NewApiKey'],
+  ])('shows %s with the written examples of %s and its answer %s', async (id, request, response) => {
+    const doc = (await t.call('GET', '/openapi.json')).body;
+    const html = section((await t.call('GET', '/docs')).text, id);
+    for (const name of [request, response]) {
+      const example = doc.components.schemas[name].example;
+      expect(example, name).toBeDefined();
+      expect(html, name).toContain(shown(example));
+    }
+  });
+
+  it('documents a register example the API accepts, answered in the documented shape', async () => {
+    const doc = (await t.call('GET', '/openapi.json')).body;
+    const res = await t.call('POST', '/v1/auth/register', { body: doc.components.schemas.RegisterRequest.example });
+    expect(res.status).toBe(201);
+    expect(Object.keys(res.body).sort()).toEqual(Object.keys(doc.components.schemas.Session.example).sort());
   });
 });
