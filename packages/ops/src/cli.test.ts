@@ -1,5 +1,6 @@
 import { tempDir } from '@mosis/shared';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { COMMANDS } from './cli.js';
 import { runOps } from './testing.js';
 
 const dir = tempDir();
@@ -17,6 +18,20 @@ describe('ops migrate', () => {
     const help = await ops('--help');
     expect(help.code).toBe(0);
     expect(help.out).toContain('migrate up|down|status');
+  });
+
+  it('prints every command`s usage for `help`, one command`s for `help NAME` and `NAME --help`, exit 0', async () => {
+    const all = await ops('help');
+    expect(all).toMatchObject({ code: 0, err: '' });
+    for (const command of Object.values(COMMANDS)) expect(all.out).toContain(command.usage.split('\n')[0]);
+    for (const argv of [['help', 'restore-drill'], ['restore-drill', '--help'], ['restore-drill', '-h']]) {
+      const one = await ops(...argv);
+      expect(one, argv.join(' ')).toMatchObject({ code: 0, err: '' });
+      expect(one.out).toBe(`usage: ops ${COMMANDS['restore-drill']!.usage}`);
+    }
+    const unknown = await ops('help', 'nope');
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('unknown command "nope"');
   });
 
   it('rejects unknown commands, options and databases', async () => {
