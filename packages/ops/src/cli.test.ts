@@ -65,3 +65,28 @@ describe('ops migrate', () => {
     }
   });
 });
+
+describe('ops restore and restore-drill without replicas', () => {
+  // As after `npm start`: the databases exist, but nothing ever ran Litestream, so there are no replicas.
+  it.each(['restore-drill', 'restore'])('%s says which database has no replica where, and what to run', async (command) => {
+    const root = `${dir.path}/unreplicated-${command}`;
+    const env = { DATA_DIR: `${root}/data`, BACKUP_DIR: `${root}/backups` };
+    for (const db of ['portal', 'telemetry']) expect((await runOps(['migrate', 'up', '--db', db], env)).code).toBe(0);
+    const res = await runOps(command === 'restore' ? ['restore', '--to', `${root}/restored`] : [command], env);
+    expect(res.code).toBe(1);
+    expect(res.err).toContain(`ops ${command}: nothing to restore from`);
+    expect(res.err).toContain(`portal.db: no replica at ${root}/backups/portal`);
+    expect(res.err).toContain(`telemetry.db: no replica at ${root}/backups/telemetry`);
+    expect(res.err).toContain('npm run start:replicated');
+    expect(res.err).toMatch(/BACKUP_DIR .*LITESTREAM_CONFIG/s);
+    expect(res.output).not.toMatch(/level=ERROR|no matching backups|no such file/);
+  });
+
+  it('restore-drill on a data directory with nothing in it says the same, not that a file is missing', async () => {
+    const root = `${dir.path}/empty`;
+    const res = await runOps(['restore-drill'], { DATA_DIR: `${root}/data`, BACKUP_DIR: `${root}/backups` });
+    expect(res.code).toBe(1);
+    expect(res.err).toContain(`portal.db: no replica at ${root}/backups/portal`);
+    expect(res.output).not.toMatch(/level=ERROR|no such file/);
+  });
+});
