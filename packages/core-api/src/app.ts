@@ -88,6 +88,6 @@ export function createCoreApp(deps: CoreDeps): CoreApp {
   );
 
   for (const register of ROUTE_MODULES) register(app, deps);
-  registerDocs(app, API_INFO);
+  registerDocs(app);
   return app;
 }

@@ -1,5 +1,5 @@
+import { docsPageProblems, escapeHtml } from '@mosis/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { escapeHtml, renderDocs } from './docs.js';
 import { createTestApp, type TestApp } from './test-app.js';
 
 let t: TestApp;
@@ -35,32 +35,50 @@ describe('/openapi.json', () => {
   });
 });
 
+/** The HTML of one operation's section. */
+function section(html: string, id: string): string {
+  const start = html.indexOf(`<section class="op" id="${id}">`);
+  expect(start, id).toBeGreaterThanOrEqual(0);
+  return html.slice(start, html.indexOf('</section>', start));
+}
+
+const shown = (value: unknown) => `<pre><code>${escapeHtml(JSON.stringify(value, null, 2))}</code></pre>`;
+
 describe('/docs', () => {
-  it('renders every operation with its method, path, parameters and schemas, self-contained', async () => {
+  it('renders every operation of /openapi.json with working, space-free anchors, under a strict policy', async () => {
     const res = await t.call('GET', '/docs');
     expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toMatch(/text\/html/);
-    const html = res.text;
-    for (const op of routedOperations()) {
-      const [method, path] = op.split(' ') as [string, string];
-      expect(html, op).toContain(`<span class="method ${method}">${method.toUpperCase()}</span> <code>${escapeHtml(path)}</code>`);
-    }
-    const createApp = html.slice(html.indexOf('id="post-v1-apps"'), html.indexOf('</section>', html.indexOf('id="post-v1-apps"')));
+    expect(res.headers.get('content-type')).toMatch(/^text\/html/);
+    const doc = (await t.call('GET', '/openapi.json')).body;
+    expect(docsPageProblems({ html: res.text, csp: res.headers.get('content-security-policy') }, doc)).toEqual([]);
+    expect(res.text).toContain('id="tag-api-keys"');
+    const createApp = section(res.text, 'post-v1-apps');
     expect(createApp).toContain('<code>package_id</code>'); // request fields inline, not only a link
     expect(createApp).toContain('<code>409</code>');
-    expect(html).toContain('id="schema-App"');
-    expect(html).toContain('<code>limit</code>');
-    expect(html).not.toMatch(/<script/i);
-    expect(html).not.toMatch(/(src|href)="https?:/i);
+    expect(res.text).toContain('id="schema-App"');
+    expect(res.text).toContain('<code>limit</code>');
   });
 
-  it('escapes text from the document', () => {
-    const html = renderDocs({
-      info: { title: '<script>alert(1)</script>' },
-      paths: { '/x': { get: { summary: '<img onerror=x>', responses: { 200: { description: '"quoted"' } } } } },
-    });
-    expect(html).not.toContain('<script>alert');
-    expect(html).not.toContain('<img');
-    expect(html).toContain('&lt;img onerror=x&gt;');
+  it.each([
+    ['post-v1-auth-register', 'RegisterRequest', 'Session'],
+    ['post-v1-auth-login', 'LoginRequest', 'Session'],
+    ['post-v1-apps', 'CreateAppRequest', 'AppDetail'],
+    ['post-v1-apps-id-versions', 'CreateVersionRequest', 'Version'],
+    ['post-v1-api-keys', 'CreateApiKeyRequest', 'NewApiKey'],
+  ])('shows %s with the written examples of %s and its answer %s', async (id, request, response) => {
+    const doc = (await t.call('GET', '/openapi.json')).body;
+    const html = section((await t.call('GET', '/docs')).text, id);
+    for (const name of [request, response]) {
+      const example = doc.components.schemas[name].example;
+      expect(example, name).toBeDefined();
+      expect(html, name).toContain(shown(example));
+    }
+  });
+
+  it('documents a register example the API accepts, answered in the documented shape', async () => {
+    const doc = (await t.call('GET', '/openapi.json')).body;
+    const res = await t.call('POST', '/v1/auth/register', { body: doc.components.schemas.RegisterRequest.example });
+    expect(res.status).toBe(201);
+    expect(Object.keys(res.body).sort()).toEqual(Object.keys(doc.components.schemas.Session.example).sort());
   });
 });

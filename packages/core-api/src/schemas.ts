@@ -19,7 +19,13 @@ export const SessionSchema = z
     token: z.string().openapi({ description: 'session token: send as `Authorization: Bearer <token>`' }),
     expires_at: z.string(),
   })
-  .openapi('Session');
+  .openapi('Session', {
+    example: {
+      developer: { id: 'acef7802-422e-4c65-8f7a-6d8f29cca84d', email: 'ada@example.com', name: 'Ada Lovelace', verified: false, created_at: '2026-11-28T10:00:00.000Z' },
+      token: 'ms_TRgncwC-qnzWDcrmj51MEpc6kbq8i5I2Ihz6eTMNJFs',
+      expires_at: '2026-12-28T10:00:00.000Z',
+    },
+  });
 
 /** An email address, compared and stored lower-cased. */
 export const EmailSchema = z
@@ -118,7 +124,24 @@ export const VersionSchema = z
     published_at: z.string().nullable(),
     created_at: z.string(),
   })
-  .openapi('Version');
+  .openapi('Version', {
+    example: {
+      id: '43857004-5360-4de4-9dcf-a19dc591d83f',
+      app_id: '913314b4-b107-470c-90a2-9114ba88b4d0',
+      version_code: 3,
+      version_name: '1.2.0',
+      package_url: 'https://cdn.example.com/camera-1.2.0.mpk',
+      package_size: 1_234_567,
+      signature: 'BlnjMFSPhqgsvVbPH4MTIg72UxCFRKzR5LVsF5xY0VX6QF33traMn3lRf6NgXqcmw2dcrHVa1OK0WT2vekib5w==',
+      permissions: ['camera', 'net.http'],
+      min_mosis_version: '1.4',
+      release_notes: 'Starts twice as fast.',
+      status: 'draft',
+      review_notes: null,
+      published_at: null,
+      created_at: '2026-11-28T10:05:00.000Z',
+    },
+  });
 
 export const AppSchema = z
   .object({
@@ -135,4 +158,17 @@ export const AppSchema = z
   .openapi('App');
 
 /** One app with its latest version (highest version_code, any status), null before the first. */
-export const AppDetailSchema = AppSchema.extend({ latest_version: VersionSchema.nullable() }).openapi('AppDetail');
+export const AppDetailSchema = AppSchema.extend({ latest_version: VersionSchema.nullable() }).openapi('AppDetail', {
+  example: {
+    id: '913314b4-b107-470c-90a2-9114ba88b4d0',
+    package_id: 'com.example.camera',
+    name: 'Camera',
+    description: 'Photos and short videos with one tap.',
+    category: 'photography',
+    tags: ['camera', 'photo'],
+    status: 'draft',
+    created_at: '2026-11-28T10:00:00.000Z',
+    updated_at: '2026-11-28T10:00:00.000Z',
+    latest_version: null,
+  },
+});

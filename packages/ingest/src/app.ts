@@ -4,6 +4,7 @@ import {
   createServiceApp,
   databasePath,
   isWritable,
+  mountDocs,
   mountOperationalRoutes,
   registerDatabaseMetrics,
   type DB,
@@ -125,6 +126,7 @@ export function createIngest(deps: IngestDeps): IngestService {
       { name: 'queue', ok: () => !writer.saturated },
     ],
   });
+  mountDocs(app);
 
   return {
     app,

@@ -28,15 +28,34 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
+const HELP_USAGE = `help [COMMAND]
+    this text, or the usage of one command (also: ops COMMAND --help)`;
+
+/** Usage of every command: what `ops help` prints. */
 export function usage(): string {
   return [
-    'usage: ops <command> [options]   (pnpm ops ..., or npm run ops -- ...)',
+    'usage: ops <command> [options]   (from the repository: npm run ops -- <command> [options]; in the image: mosis-ops)',
     '',
     'commands:',
-    ...Object.values(COMMANDS).map((c) => '  ' + c.usage.replaceAll('\n', '\n  ')),
+    ...[HELP_USAGE, ...Object.values(COMMANDS).map((c) => c.usage)].map((u) => '  ' + u.replaceAll('\n', '\n  ')),
     '',
     'Reads the same environment as the services (DATA_DIR, ...).',
   ].join('\n');
+}
+
+/** `ops help [COMMAND]` and `ops [COMMAND] --help`: usage on stdout, exit 0; an unknown command is exit 2. */
+function help(topic: string | undefined, out: (line: string) => void, err: (line: string) => void): number {
+  if (topic === undefined || topic === 'help') {
+    out(usage());
+    return 0;
+  }
+  const command = COMMANDS[topic];
+  if (!command) {
+    err(`ops: unknown command "${topic}"\n\n${usage()}`);
+    return 2;
+  }
+  out(`usage: ops ${command.usage}`);
+  return 0;
 }
 
 /** Runs one ops command line; returns the exit code. */
@@ -49,9 +68,11 @@ export async function runCli(argv: string[], out = console.log, err = console.er
     return 2;
   }
   const [name, ...positionals] = parsed.positionals;
-  if (parsed.values.help || !name) {
-    (parsed.values.help ? out : err)(usage());
-    return parsed.values.help ? 0 : 2;
+  if (name === 'help') return help(positionals[0], out, err);
+  if (parsed.values.help) return help(name, out, err);
+  if (!name) {
+    err(usage());
+    return 2;
   }
   const command = COMMANDS[name];
   if (!command) {

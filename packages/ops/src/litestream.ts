@@ -2,7 +2,7 @@ import { databasePath, type DatabaseName } from '@mosis/shared';
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** The repository's `litestream.yml` (three levels above both `src/` and `dist/` of this package). */
@@ -122,6 +122,38 @@ export async function restoreIfMissing(r: Replication, name: DatabaseName): Prom
   if (res.code !== 0) throw new Error(`restore ${name}: ${lastLine(res)}`);
   removeRestoreLeftovers(path);
   return existsSync(path) ? 'restored' : 'no replica';
+}
+
+/** Whether Litestream has a snapshot of the database to restore from (the live file need not exist). */
+export async function hasReplica(r: Replication, name: DatabaseName): Promise<boolean> {
+  const res = await runLitestream(r, 'snapshots', [livePath(r, name)]);
+  if (res.code !== 0) throw new Error(`snapshots ${name}: ${lastLine(res)}`);
+  // A header line, then one line per snapshot.
+  return res.stdout.trim().split('\n').length > 1;
+}
+
+/** Where a database's replica is: BACKUP_DIR/<name> under the repository's litestream.yml. */
+export function replicaLocation(r: Replication, name: DatabaseName): string {
+  return r.configPath === DEFAULT_LITESTREAM_CONFIG ? `at ${join(r.backupDir, name)}` : `for ${livePath(r, name)} in ${r.configPath}`;
+}
+
+/**
+ * Throws, saying plainly what is missing and what to run, unless every database has a replica: without
+ * this check a restore fails with Litestream's own `no matching backups found`.
+ */
+export async function requireReplicas(r: Replication, names: DatabaseName[]): Promise<void> {
+  const missing: DatabaseName[] = [];
+  for (const name of names) if (!(await hasReplica(r, name))) missing.push(name);
+  if (missing.length === 0) return;
+  throw new Error(
+    [
+      'nothing to restore from:',
+      ...missing.map((name) => `  ${basename(livePath(r, name))}: no replica ${replicaLocation(r, name)}`),
+      'Replicas are written while the services run under Litestream: start them with `npm run start:replicated`',
+      '(the image always does). If the replicas are elsewhere, set BACKUP_DIR (now ' + r.backupDir + ')',
+      'or LITESTREAM_CONFIG (now ' + r.configPath + ') to where they are.',
+    ].join('\n'),
+  );
 }
 
 /** One generation of a replica as `litestream generations` lists it. */

@@ -27,7 +27,19 @@ const ApiKeySchema = z
 
 const NewApiKeySchema = ApiKeySchema.extend({
   key: z.string().openapi({ description: 'the full key: shown this once, stored only as a hash' }),
-}).openapi('NewApiKey');
+}).openapi('NewApiKey', {
+  example: {
+    id: '9ca8d83c-fc68-4129-8d6d-a1e4e8c67cbe',
+    name: 'ci',
+    prefix: 'mk_b5jn0g4x',
+    permissions: ['apps:read', 'apps:write', 'analytics:read'],
+    expires_at: '2027-06-01T00:00:00.000Z',
+    last_used_at: null,
+    revoked_at: null,
+    created_at: '2026-11-28T10:00:00.000Z',
+    key: 'mk_b5jn0g4xWKYVauDDAXECeJisWo4JiYhTVyuWn7wFcJ8',
+  },
+});
 
 const CreateBody = z
   .object({
@@ -39,7 +51,9 @@ const CreateBody = z
       .refine((p) => new Set(p).size === p.length, 'permissions must not repeat'),
     expires_at: TimestampSchema.optional().openapi({ description: 'ISO-8601, in the future; omit for a key that does not expire' }),
   })
-  .openapi('CreateApiKeyRequest');
+  .openapi('CreateApiKeyRequest', {
+    example: { name: 'ci', permissions: ['apps:read', 'apps:write', 'analytics:read'], expires_at: '2027-06-01T00:00:00.000Z' },
+  });
 
 /** API keys: create (shown once), list (prefix only), revoke. Needs `keys:write` (sessions have it). */
 export function register(app: CoreApp, deps: CoreDeps): void {

@@ -27,7 +27,9 @@ const CreateBody = z
     category: CategorySchema.nullable().optional(),
     tags: TagsSchema.optional(),
   })
-  .openapi('CreateAppRequest');
+  .openapi('CreateAppRequest', {
+    example: { package_id: 'com.example.camera', name: 'Camera', description: 'Photos and short videos with one tap.', category: 'photography', tags: ['camera', 'photo'] },
+  });
 
 const PatchBody = z
   .object({

@@ -19,11 +19,11 @@ const RegisterBody = z
     name: DisplayNameSchema,
     password: z.string().min(MIN_PASSWORD_CHARS).max(MAX_PASSWORD_CHARS),
   })
-  .openapi('RegisterRequest');
+  .openapi('RegisterRequest', { example: { email: 'ada@example.com', name: 'Ada Lovelace', password: 'a long passphrase' } });
 
 const LoginBody = z
   .object({ email: z.string().max(254), password: z.string().max(MAX_PASSWORD_CHARS) })
-  .openapi('LoginRequest');
+  .openapi('LoginRequest', { example: { email: 'ada@example.com', password: 'a long passphrase' } });
 
 const registerRoute = createRoute({
   method: 'post',

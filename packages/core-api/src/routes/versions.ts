@@ -43,7 +43,18 @@ const CreateBody = z
     min_mosis_version: z.string().regex(/^\d{1,5}(\.\d{1,5}){1,2}$/, 'a version like 1.4 or 1.4.2').nullable().optional(),
     release_notes: z.string().max(10_000).nullable().optional(),
   })
-  .openapi('CreateVersionRequest');
+  .openapi('CreateVersionRequest', {
+    example: {
+      version_code: 3,
+      version_name: '1.2.0',
+      package_url: 'https://cdn.example.com/camera-1.2.0.mpk',
+      package_size: 1_234_567,
+      signature: 'BlnjMFSPhqgsvVbPH4MTIg72UxCFRKzR5LVsF5xY0VX6QF33traMn3lRf6NgXqcmw2dcrHVa1OK0WT2vekib5w==',
+      permissions: ['camera', 'net.http'],
+      min_mosis_version: '1.4',
+      release_notes: 'Starts twice as fast.',
+    },
+  });
 
 /** The version code in a path: digits only; anything else is no version, so 404 (never a 400 or 500). */
 function parseCode(text: string): number {

@@ -7,6 +7,39 @@ import { REJECT_REASONS } from '../validation/rejection.js';
  * while reading, gzip), so these schemas document; the validation lives in validation/.
  */
 
+/** The contract's examples (API.md), shown on /docs; the crash's placeholders are filled with valid values. */
+const EVENTS_EXAMPLE = {
+  sent_at: '2026-11-28T10:00:05.000Z',
+  events: [
+    {
+      event_id: '0193f1c2-6c1e-7a53-9d1e-2b7f5a0c4e11',
+      app: 'com.dev.app',
+      device_id: 'raw device identifier',
+      event_type: 'app_open',
+      timestamp: '2026-11-28T10:00:00.000Z',
+      mosis_version: '1.4.2',
+      data: { screen: 'home' },
+    },
+  ],
+};
+const CRASHES_EXAMPLE = {
+  crashes: [
+    {
+      crash_id: '0193f1c2-7d2a-7b61-8c3e-5a9b1d0e2f34',
+      app: 'com.dev.app',
+      app_version: '1.2.0',
+      device_id: 'raw device identifier',
+      crash_type: 'native_signal',
+      message: 'SIGSEGV',
+      stack_trace: '#00 pc 000000000004a2c8  /data/app/com.dev.app/lib/arm64/libcam.so (Camera::open()+88)\n#01 pc 0000000000012f40  /system/lib64/libc.so (abort+164)',
+      context: { memory_mb: 512 },
+      mosis_version: '1.4.2',
+      timestamp: '2026-11-28T10:00:00.000Z',
+    },
+  ],
+};
+const BATCH_RESPONSE_EXAMPLE = { accepted: 998, duplicates: 1, rejected: [{ index: 3, reason: 'unknown_app' }] };
+
 const ErrorBody = z.object({
   error: z.object({ code: z.string(), message: z.string(), details: z.unknown().optional() }),
 });
@@ -24,7 +57,7 @@ const BatchResponse = z
       }),
     ),
   })
-  .openapi('BatchResponse');
+  .openapi('BatchResponse', { example: BATCH_RESPONSE_EXAMPLE });
 
 const REASONS_DOC = `Reason codes of rejected items:
 - \`invalid_event\` / \`invalid_crash\`: a field is missing or malformed (\`field\` names it)
@@ -72,7 +105,7 @@ export const eventsRoute = createRoute({
   summary: 'Send a batch of device events',
   description: `1-${MAX_BATCH_EVENTS} events, body at most ${MAX_EVENTS_BODY_BYTES} bytes after decompression (Content-Encoding: gzip accepted). Answered 202 once every accepted event is committed.\n\n${REASONS_DOC}`,
   request: {
-    body: { content: { 'application/json': { schema: z.object({ sent_at: z.string().optional(), events: z.array(EventIn).min(1).max(MAX_BATCH_EVENTS) }) } } },
+    body: { required: true, content: { 'application/json': { schema: z.object({ sent_at: z.string().optional(), events: z.array(EventIn).min(1).max(MAX_BATCH_EVENTS) }).openapi({ example: EVENTS_EXAMPLE }) } } },
   },
   responses: { 202: { description: 'committed; per-item outcome', content: { 'application/json': { schema: BatchResponse } } }, ...errors(MAX_EVENTS_BODY_BYTES, MAX_BATCH_EVENTS) },
 });
@@ -84,7 +117,7 @@ export const crashesRoute = createRoute({
   summary: 'Send a batch of crash reports',
   description: `1-${MAX_BATCH_CRASHES} crash reports, body at most ${MAX_CRASHES_BODY_BYTES} bytes after decompression. Each gets a fingerprint (crash type + normalized top frames) grouping one bug across devices.\n\n${REASONS_DOC}`,
   request: {
-    body: { content: { 'application/json': { schema: z.object({ sent_at: z.string().optional(), crashes: z.array(CrashIn).min(1).max(MAX_BATCH_CRASHES) }) } } },
+    body: { required: true, content: { 'application/json': { schema: z.object({ sent_at: z.string().optional(), crashes: z.array(CrashIn).min(1).max(MAX_BATCH_CRASHES) }).openapi({ example: CRASHES_EXAMPLE }) } } },
   },
   responses: { 202: { description: 'committed; per-item outcome', content: { 'application/json': { schema: BatchResponse } } }, ...errors(MAX_CRASHES_BODY_BYTES, MAX_BATCH_CRASHES) },
 });

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { CommandContext } from '../command.js';
 import { checkDatabase } from '../database-check.js';
-import { generations, livePath, replication, type Replication } from '../litestream.js';
+import { generations, livePath, replication, requireReplicas, type Replication } from '../litestream.js';
 import { databaseNames, restoreAll } from './restore.js';
 
 /** Replica lag above which the drill fails (exit 1), so that a cron job or a monitor can alert on it. */
@@ -23,13 +23,15 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 2;
   }
   const r = replication(ctx.config.DATA_DIR, ctx.values.config as string | undefined);
+  await requireReplicas(r, databaseNames());
   const dir = mkdtempSync(join(tmpdir(), 'mosis-restore-drill-'));
   try {
     // Lag first: the restore below reads the replicas as they are now, or a little later.
     const current = new Map(
       await Promise.all(
         databaseNames().map(async (name) => {
-          const gens = await generations(r, name);
+          // Litestream measures lag against the live file; without one there is no lag to report.
+          const gens = existsSync(livePath(r, name)) ? await generations(r, name) : [];
           return [name, gens.sort((a, b) => b.end.getTime() - a.end.getTime())[0]] as const;
         }),
       ),
@@ -51,7 +53,9 @@ export async function run(ctx: CommandContext): Promise<number> {
         gen
           ? `  replica ${gen.replica}, generation ${gen.generation}, last replicated ${gen.end.toISOString()}, lag ${lagS.toFixed(1)} s` +
               (lagS > maxLagS ? ` (over ${maxLagS} s)` : '')
-          : '  no replica generation found',
+          : existsSync(livePath(r, name))
+            ? '  no replica generation found'
+            : `  lag unknown: no live database at ${livePath(r, name)}`,
       );
       ctx.out(`  a restore now would lose: ${describeLoss(r, name, report.rows)}`);
     }

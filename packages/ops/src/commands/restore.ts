@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { CommandContext } from '../command.js';
 import { checkDatabase, formatRows, type DatabaseReport } from '../database-check.js';
 import { copySecretTo } from '../device-secret.js';
-import { replication, restoreTo, type Replication } from '../litestream.js';
+import { replication, requireReplicas, restoreTo, type Replication } from '../litestream.js';
 
 export const usage = `restore --to DIR [--config PATH]
     restore portal.db and telemetry.db from their newest replicas into DIR (a new place: the live
@@ -25,6 +25,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.err(`ops restore: ${taken.map((n) => DATABASES[n].file).join(', ')} already in ${dir}: restore into an empty directory`);
     return 1;
   }
+  await requireReplicas(r, databaseNames());
   ctx.out(`restoring from ${r.backupDir} (config ${r.configPath}) into ${dir}`);
   const reports = await restoreAll(r, dir);
   let ok = true;

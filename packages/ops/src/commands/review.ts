@@ -5,9 +5,9 @@ import type { CommandContext } from '../command.js';
 
 export const usage = `review list [--status review|approved|rejected|published|draft]
     versions waiting for a decision (default: in review), oldest first
-  review approve|publish APP CODE
-  review reject APP CODE --notes TEXT
-  review suspend APP [--notes REASON] | review reinstate APP
+review approve|publish APP CODE
+review reject APP CODE --notes TEXT
+review suspend APP [--notes REASON] | review reinstate APP
     APP is the package_id (or app id), CODE the version_code; each decision lands in the developer's audit log`;
 
 const STATUSES = ['draft', 'review', 'approved', 'rejected', 'published'] as const;

@@ -6,7 +6,7 @@ import { describeReplica } from '../litestream.js';
 import { formatBytes, formatTime } from './telemetry-db.js';
 
 export const usage = `stats
-    per database: file and WAL size; for telemetry.db also the partitions (rows, date range),
+    per database: file and WAL size, replica lag; for telemetry.db also the partitions (rows, date range),
     the last rollup and prune, and the rows waiting for a rollup`;
 
 const DAY_MS = 86_400_000;
