@@ -4,7 +4,7 @@ import { requireAuth } from '../auth/middleware.js';
 import type { CoreApp, CoreDeps } from '../context.js';
 import { BEARER, errorResponses, IdParam, jsonResponse } from '../openapi.js';
 import { loadOwnedApp } from '../ownership.js';
-import { decodeCursor, encodeCursor, pageQuerySchema, pageSchema } from '../pagination.js';
+import { decodeCursor, encodeCursor, pageQuerySchema, pageSchema, seqCursorSchema } from '../pagination.js';
 import { crashGroups, dailySeries, rawCrashes, type CrashPosition, type RawCrashRow } from '../store/analytics.js';
 
 /** Longest range of days one analytics request may span (both ends included). */
@@ -84,7 +84,10 @@ const CrashReport = z
   })
   .openapi('CrashReport');
 
-const crashCursor = z.tuple([z.number().int(), z.number().int()]);
+/** Latest instant a JavaScript Date can hold (ms): a crash cursor's timestamp lies between 0 and this. */
+const MAX_DATE_MS = 8.64e15;
+/** (timestamp ms, id in its month partition) of the last crash of a page; both bounded, so any cursor is a 400 or a page. */
+const crashCursor = z.tuple([z.number().int().min(0).max(MAX_DATE_MS), seqCursorSchema]);
 
 /** Analytics of the caller's own apps from telemetry.db: daily series, crash groups, raw crashes. Needs `analytics:read`. */
 export function register(app: CoreApp, deps: CoreDeps): void {

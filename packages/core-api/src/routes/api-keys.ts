@@ -7,7 +7,7 @@ import { newApiKey } from '../auth/tokens.js';
 import { caller, type CoreApp, type CoreDeps } from '../context.js';
 import { MAX_API_KEYS_PER_DEVELOPER } from '../limits.js';
 import { BEARER, errorResponses, IdParam, jsonBody, jsonResponse } from '../openapi.js';
-import { createdCursorSchema, decodeCursor, pageQuerySchema, pageSchema, toPage } from '../pagination.js';
+import { decodeCursor, pageQuerySchema, pageSchema, seqCursorSchema, toPage } from '../pagination.js';
 import { DisplayNameSchema, TimestampSchema } from '../schemas.js';
 import { countApiKeys, insertApiKey, listApiKeys, publicApiKey, revokeApiKey } from '../store/api-keys.js';
 import { nowIso } from '../store/prepare.js';
@@ -106,8 +106,8 @@ export function register(app: CoreApp, deps: CoreDeps): void {
     }),
     (c) => {
       const { limit, cursor } = c.req.valid('query');
-      const rows = listApiKeys(db, caller(c).developerId, limit + 1, decodeCursor(cursor, createdCursorSchema));
-      return c.json(toPage(rows, limit, publicApiKey, (r) => [r.created_at, r.id]), 200);
+      const rows = listApiKeys(db, caller(c).developerId, limit + 1, decodeCursor(cursor, seqCursorSchema));
+      return c.json(toPage(rows, limit, publicApiKey, (r) => r.seq), 200);
     },
   );
 

@@ -5,7 +5,7 @@ import { requireAuth } from '../auth/middleware.js';
 import { caller, type CoreApp, type CoreDeps } from '../context.js';
 import { BEARER, errorResponses, IdParam, jsonBody, jsonResponse } from '../openapi.js';
 import { loadOwnedApp } from '../ownership.js';
-import { createdCursorSchema, decodeCursor, pageQuerySchema, pageSchema, toPage } from '../pagination.js';
+import { decodeCursor, pageQuerySchema, pageSchema, seqCursorSchema, toPage } from '../pagination.js';
 import {
   AppDetailSchema,
   AppSchema,
@@ -97,8 +97,8 @@ export function register(app: CoreApp, deps: CoreDeps): void {
     }),
     (c) => {
       const { limit, cursor } = c.req.valid('query');
-      const rows = listApps(db, caller(c).developerId, limit + 1, decodeCursor(cursor, createdCursorSchema));
-      return c.json(toPage(rows, limit, publicApp, (r) => [r.created_at, r.id]), 200);
+      const rows = listApps(db, caller(c).developerId, limit + 1, decodeCursor(cursor, seqCursorSchema));
+      return c.json(toPage(rows, limit, publicApp, (r) => r.seq), 200);
     },
   );
 

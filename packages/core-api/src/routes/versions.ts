@@ -5,7 +5,7 @@ import { requireAuth } from '../auth/middleware.js';
 import { caller, type CoreApp, type CoreDeps } from '../context.js';
 import { BEARER, errorResponses, IdParam, jsonBody, jsonResponse } from '../openapi.js';
 import { loadOwnedApp } from '../ownership.js';
-import { decodeCursor, pageQuerySchema, pageSchema, toPage } from '../pagination.js';
+import { decodeCursor, pageQuerySchema, pageSchema, seqCursorSchema, toPage } from '../pagination.js';
 import { VersionSchema } from '../schemas.js';
 import {
   insertVersion,
@@ -118,7 +118,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
     (c) => {
       const owned = loadOwnedApp(c, db, c.req.valid('param').id);
       const { limit, cursor } = c.req.valid('query');
-      const before = decodeCursor(cursor, z.number().int());
+      const before = decodeCursor(cursor, seqCursorSchema.max(MAX_VERSION_CODE));
       return c.json(toPage(listVersions(db, owned.id, limit + 1, before), limit, publicVersion, (r) => r.version_code), 200);
     },
   );

@@ -33,12 +33,8 @@ const stmts = perDb((db) => ({
   byId: db.prepare<[string]>('SELECT * FROM apps WHERE id = ?'),
   byPackage: db.prepare<[string]>('SELECT * FROM apps WHERE package_id = ?'),
   owned: db.prepare<[string, string]>('SELECT * FROM apps WHERE id = ? AND developer_id = ?'),
-  firstPage: db.prepare<[string, number]>(
-    'SELECT * FROM apps WHERE developer_id = ? ORDER BY created_at DESC, id DESC LIMIT ?',
-  ),
-  nextPage: db.prepare<[string, string, string, number]>(
-    'SELECT * FROM apps WHERE developer_id = ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?',
-  ),
+  firstPage: db.prepare<[string, number]>('SELECT * FROM apps WHERE developer_id = ? ORDER BY seq DESC LIMIT ?'),
+  nextPage: db.prepare<[string, number, number]>('SELECT * FROM apps WHERE developer_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?'),
   update: db.prepare<[string, string | null, string | null, string, string, string]>(
     `UPDATE apps SET name = ?, description = ?, category = ?, tags = ?, updated_at = ?
      WHERE id = ? RETURNING *`,
@@ -70,10 +66,10 @@ export function ownedApp(db: DB, developerId: string, id: string): AppRow | unde
   return stmts(db).owned.get(id, developerId) as AppRow | undefined;
 }
 
-/** A page of a developer's apps, newest first; `after` is the (created_at, id) of the last row seen. */
-export function listApps(db: DB, developerId: string, limit: number, after?: [string, string]): AppRow[] {
+/** A page of a developer's apps, newest first; `before` is the seq of the last row seen. */
+export function listApps(db: DB, developerId: string, limit: number, before?: number): AppRow[] {
   const s = stmts(db);
-  return (after ? s.nextPage.all(developerId, after[0], after[1], limit) : s.firstPage.all(developerId, limit)) as AppRow[];
+  return (before === undefined ? s.firstPage.all(developerId, limit) : s.nextPage.all(developerId, before, limit)) as AppRow[];
 }
 
 export function updateApp(db: DB, id: string, f: AppFields, nowIso: string): AppRow {
