@@ -25,6 +25,7 @@ const stmts = perDb((db) => ({
   ),
   byHash: db.prepare<[string]>('SELECT * FROM api_keys WHERE key_hash = ?'),
   count: db.prepare<[string]>('SELECT count(*) AS n FROM api_keys WHERE developer_id = ?'),
+  owned: db.prepare<[string, string]>('SELECT * FROM api_keys WHERE id = ? AND developer_id = ?'),
   firstPage: db.prepare<[string, number]>('SELECT * FROM api_keys WHERE developer_id = ? ORDER BY seq DESC LIMIT ?'),
   nextPage: db.prepare<[string, number, number]>(
     'SELECT * FROM api_keys WHERE developer_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
@@ -51,6 +52,11 @@ export function apiKeyByHash(db: DB, hash: string): ApiKeyRow | undefined {
 
 export function countApiKeys(db: DB, developerId: string): number {
   return (stmts(db).count.get(developerId) as { n: number }).n;
+}
+
+/** The developer's key `id`, revoked or not; undefined when it is not theirs. */
+export function ownedApiKey(db: DB, developerId: string, id: string): ApiKeyRow | undefined {
+  return stmts(db).owned.get(id, developerId) as ApiKeyRow | undefined;
 }
 
 /** A page of a developer's keys, newest first; `before` is the seq of the last row seen. */
