@@ -41,9 +41,14 @@ const stmts = perDb((db) => ({
   ),
   setStatus: db.prepare<[string, string, string]>('UPDATE apps SET status = ?, updated_at = ? WHERE id = ? RETURNING *'),
   remove: db.prepare<[string, string]>('DELETE FROM apps WHERE id = ? AND developer_id = ?'),
+  reserve: db.prepare<[string, string, string]>(
+    `INSERT INTO package_reservations (package_id, developer_id, app_id) VALUES (?, ?, ?)
+     ON CONFLICT (package_id) DO UPDATE SET app_id = excluded.app_id, reserved_at = excluded.reserved_at`,
+  ),
+  reservedBy: db.prepare<[string]>('SELECT developer_id FROM package_reservations WHERE package_id = ?'),
 }));
 
-/** Creates an app; undefined when the package_id is taken (by anyone). */
+/** Creates an app; undefined when the package_id is taken by a live app (anyone's). */
 export function insertApp(db: DB, developerId: string, packageId: string, f: AppFields): AppRow | undefined {
   try {
     return stmts(db).insert.get(randomUUID(), developerId, packageId, f.name, f.description, f.category, JSON.stringify(f.tags)) as AppRow;
@@ -80,9 +85,20 @@ export function setAppStatus(db: DB, id: string, status: AppStatus, nowIso: stri
   return stmts(db).setStatus.get(status, nowIso, id) as AppRow | undefined;
 }
 
-/** Deletes the caller's app; its versions go with it (ON DELETE CASCADE), its search entry by trigger. */
-export function deleteApp(db: DB, developerId: string, id: string): boolean {
-  return stmts(db).remove.run(id, developerId).changes === 1;
+/**
+ * Deletes an app; its versions go with it (ON DELETE CASCADE), its search entry by trigger. Its package_id
+ * stays reserved to its developer for good (see packageReservedBy); call it inside the caller's transaction
+ * so that the app never goes without its reservation.
+ */
+export function deleteApp(db: DB, app: AppRow): boolean {
+  const s = stmts(db);
+  s.reserve.run(app.package_id, app.developer_id, app.id);
+  return s.remove.run(app.id, app.developer_id).changes === 1;
+}
+
+/** The developer a deleted app's package_id is reserved to; undefined when no deleted app held it. */
+export function packageReservedBy(db: DB, packageId: string): string | undefined {
+  return (stmts(db).reservedBy.get(packageId) as { developer_id: string } | undefined)?.developer_id;
 }
 
 /** The public shape of an app (without its latest version). */
