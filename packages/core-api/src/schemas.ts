@@ -18,6 +18,11 @@ export const SessionSchema = z
     developer: DeveloperSchema,
     token: z.string().openapi({ description: 'session token: send as `Authorization: Bearer <token>`' }),
     expires_at: z.string(),
+    device_token: z.string().openapi({
+      description:
+        'this client\'s device token: send it as `device_token` with later logins from this client. Such logins are ' +
+        'limited per device, so failed guesses by others never lock this client out. Keep it like a password.',
+    }),
   })
   .openapi('Session');
 
