@@ -45,6 +45,16 @@ export const REGISTER_WINDOW_MS = 60 * 60 * 1000;
 /** Distinct keys a rate limiter tracks before it sweeps stale ones (bounds its memory). */
 export const RATE_LIMIT_MAX_KEYS = 100_000;
 
+/**
+ * Most items one /analytics/daily answer holds (days × event types). Checked before the answer is built, by
+ * counting the range's event types only up to the number that fits, so a refused request costs as little
+ * as an allowed one. 40,000 items are about 3 MB of JSON; the default 30 days of an app at ingest's default
+ * cap of 1,000 event types (30,000 items) fit.
+ */
+export const MAX_SERIES_ITEMS = 40_000;
+/** App versions listed per crash group at most (the first in sorted order); ingest does not bound them. */
+export const MAX_APP_VERSIONS_PER_GROUP = 100;
+
 /** Page sizes of every cursor-paginated list. */
 export const DEFAULT_PAGE_LIMIT = 20;
 export const MAX_PAGE_LIMIT = 100;
