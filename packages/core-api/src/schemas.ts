@@ -116,7 +116,7 @@ export const PackageIdSchema = z
   .string()
   .max(MAX_PACKAGE_ID_CHARS)
   .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'must be a reverse-domain name like com.example.app (lower case)')
-  .refine((p) => p.split('.').every((s) => s.length <= MAX_PACKAGE_SEGMENT_CHARS), `each segment at most ${MAX_PACKAGE_SEGMENT_CHARS} characters`)
+  .refine((p) => p.split('.').every((s) => s.length <= MAX_PACKAGE_SEGMENT_CHARS), `each segment must be at most ${MAX_PACKAGE_SEGMENT_CHARS} characters`)
   .openapi({ example: 'com.example.camera' });
 
 export const MAX_TAGS = 10;
@@ -127,7 +127,7 @@ export const TagSchema = visibleString()
   .toLowerCase()
   .min(1)
   .max(MAX_TAG_CHARS)
-  .regex(/^[\p{L}\p{N}][\p{L}\p{N} _.+-]*$/u, 'letters, digits, spaces and _ . + - only, starting with a letter or digit');
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N} _.+-]*$/u, 'must be letters, digits, spaces and _ . + - only, starting with a letter or digit');
 /** Tags: a JSON array of short strings, duplicates dropped. */
 export const TagsSchema = z
   .array(TagSchema)

@@ -36,7 +36,7 @@ const CreateBody = z
       .array(permissionSchema)
       .min(1)
       .max(4)
-      .refine((p) => new Set(p).size === p.length, 'permissions must not repeat'),
+      .refine((p) => new Set(p).size === p.length, 'must not repeat a permission'),
     expires_at: TimestampSchema.optional().openapi({ description: 'ISO-8601, in the future; omit for a key that does not expire' }),
   })
   .openapi('CreateApiKeyRequest');

@@ -39,11 +39,11 @@ const CreateBody = z
       .regex(/^[A-Za-z0-9+/_=-]+$/, 'must be base64 or base64url')
       .openapi({ description: 'Ed25519 signature of the package by one of your signing keys (base64)' }),
     permissions: z
-      .array(z.string().regex(/^[a-z][a-z0-9_.:-]{0,63}$/, 'a permission name like camera or net.http'))
+      .array(z.string().regex(/^[a-z][a-z0-9_.:-]{0,63}$/, 'must be a permission name like camera or net.http'))
       .max(64)
       .transform((p) => [...new Set(p)])
       .optional(),
-    min_mosis_version: z.string().regex(/^\d{1,5}(\.\d{1,5}){1,2}$/, 'a version like 1.4 or 1.4.2').nullable().optional(),
+    min_mosis_version: z.string().regex(/^\d{1,5}(\.\d{1,5}){1,2}$/, 'must be a version like 1.4 or 1.4.2').nullable().optional(),
     release_notes: displayText(MAX_RELEASE_NOTES_CHARS).nullable().optional(),
   })
   .openapi('CreateVersionRequest');
