@@ -27,6 +27,11 @@ export interface Caller {
   /** Id of the session or API key row that authenticated the request. */
   credentialId: string;
   permissions: readonly Permission[];
+  /**
+   * When an API key caller's key expires (null: never). Always null for a session: keys made in a login
+   * session may outlive it; keys made by a key may not (see routes/api-keys.ts).
+   */
+  keyExpiresAt: string | null;
 }
 
 /** Hono environment of the core API: the caller (once authenticated) and the Node request (for the socket IP). */

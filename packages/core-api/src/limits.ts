@@ -16,20 +16,44 @@ export const SCRYPT_SALT_BYTES = 16;
 export const SCRYPT_KEY_BYTES = 32;
 
 /**
- * Failed logins per email address from one client IP within LOGIN_WINDOW_MS. Keyed by both, so that one
- * address guessing at an account cannot lock its owner out; successful logins do not count.
+ * Login limits. A login that presents a device token of the account (given out by its earlier logins on that
+ * client) is limited only per token, so nobody else's failures can lock the owner out of a known client. A
+ * login without one is limited per (email, IP), per IP and, per email from all IPs, by the hourly ceiling on
+ * distributed guessing; over a limit it is refused without checking the password. Only failures count.
  */
+/** Failed token-less logins per email address from one client IP within LOGIN_WINDOW_MS. */
 export const LOGIN_MAX_PER_EMAIL_AND_IP = 10;
-/** Failed logins per email address from all IPs together within LOGIN_WINDOW_MS: the ceiling on distributed guessing. */
-export const LOGIN_MAX_PER_EMAIL = 100;
-/** Failed logins per client IP within LOGIN_WINDOW_MS, across emails (a NAT may hide a few people). */
+/** Failed token-less logins per client IP within LOGIN_WINDOW_MS, across emails (a NAT may hide a few people). */
 export const LOGIN_MAX_PER_IP = 50;
 export const LOGIN_WINDOW_MS = 15 * 60 * 1000;
+/**
+ * Failed token-less logins per email from all IPs together within LOGIN_EMAIL_WINDOW_MS: at most this many
+ * password guesses per account per hour, however many addresses guess. The price: while it is full, the owner
+ * can log in only from a client that holds a device token; a new client waits for the window.
+ */
+export const LOGIN_MAX_PER_EMAIL = 100;
+export const LOGIN_EMAIL_WINDOW_MS = 60 * 60 * 1000;
+/** Failed logins per device token within LOGIN_WINDOW_MS (a typo-prone owner, or a stolen token). */
+export const LOGIN_MAX_PER_DEVICE = 10;
+/** Device tokens a developer holds at most: a new login beyond that drops the least recently used. */
+export const MAX_LOGIN_DEVICES_PER_DEVELOPER = 20;
+/** A device token not used to log in for this long is no longer one. */
+export const LOGIN_DEVICE_TTL_MS = 180 * 24 * 60 * 60 * 1000;
 /** Account registrations per client IP within REGISTER_WINDOW_MS. */
 export const REGISTER_MAX_PER_IP = 10;
 export const REGISTER_WINDOW_MS = 60 * 60 * 1000;
 /** Distinct keys a rate limiter tracks before it sweeps stale ones (bounds its memory). */
 export const RATE_LIMIT_MAX_KEYS = 100_000;
+
+/**
+ * Most items one /analytics/daily answer holds (days × event types). Checked before the answer is built, by
+ * counting the range's event types only up to the number that fits, so a refused request costs as little
+ * as an allowed one. 40,000 items are about 3 MB of JSON; the default 30 days of an app at ingest's default
+ * cap of 1,000 event types (30,000 items) fit.
+ */
+export const MAX_SERIES_ITEMS = 40_000;
+/** App versions listed per crash group at most (the first in sorted order); ingest does not bound them. */
+export const MAX_APP_VERSIONS_PER_GROUP = 100;
 
 /** Page sizes of every cursor-paginated list. */
 export const DEFAULT_PAGE_LIMIT = 20;
@@ -50,9 +74,11 @@ export const MAX_SIGNING_KEYS_PER_DEVELOPER = 50;
 export interface Tuning {
   scrypt: { N: number; r: number; p: number };
   loginMaxPerEmail: number;
+  loginEmailWindowMs: number;
   loginMaxPerEmailAndIp: number;
   loginMaxPerIp: number;
   loginWindowMs: number;
+  loginMaxPerDevice: number;
   registerMaxPerIp: number;
   registerWindowMs: number;
 }
@@ -60,9 +86,11 @@ export interface Tuning {
 export const DEFAULT_TUNING: Tuning = {
   scrypt: SCRYPT_PARAMS,
   loginMaxPerEmail: LOGIN_MAX_PER_EMAIL,
+  loginEmailWindowMs: LOGIN_EMAIL_WINDOW_MS,
   loginMaxPerEmailAndIp: LOGIN_MAX_PER_EMAIL_AND_IP,
   loginMaxPerIp: LOGIN_MAX_PER_IP,
   loginWindowMs: LOGIN_WINDOW_MS,
+  loginMaxPerDevice: LOGIN_MAX_PER_DEVICE,
   registerMaxPerIp: REGISTER_MAX_PER_IP,
   registerWindowMs: REGISTER_WINDOW_MS,
 };

@@ -56,5 +56,8 @@ export function toPage<R, I>(rows: R[], limit: number, map: (row: R) => I, posit
   return { items: kept.map(map), next_cursor: more && last !== undefined ? encodeCursor(position(last)) : null };
 }
 
-/** A keyset position over (created_at, id), the stable order of most lists. */
-export const createdCursorSchema = z.tuple([z.string().max(64), z.string().max(64)]);
+/**
+ * A keyset position that is one positive integer: a row's seq (creation order: apps, API keys, signing keys),
+ * an audit row's id, a version_code. Bounded, so that no cursor can carry a number the store cannot use.
+ */
+export const seqCursorSchema = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);

@@ -18,6 +18,11 @@ export const SessionSchema = z
     developer: DeveloperSchema,
     token: z.string().openapi({ description: 'session token: send as `Authorization: Bearer <token>`' }),
     expires_at: z.string(),
+    device_token: z.string().openapi({
+      description:
+        'this client\'s device token: send it as `device_token` with later logins from this client. Such logins are ' +
+        'limited per device, so failed guesses by others never lock this client out. Keep it like a password.',
+    }),
   })
   .openapi('Session', {
     example: {
@@ -40,13 +45,49 @@ export const EmailSchema = z
 export const MIN_PASSWORD_CHARS = 8;
 export const MAX_PASSWORD_CHARS = 256;
 
-/** A name shown to people: trimmed, 1 to 100 characters, no control characters. */
-export const DisplayNameSchema = z
-  .string()
-  .trim()
-  .min(1)
-  .max(100)
-  .regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+/**
+ * Emoji that draw as one picture although they hold format characters: U+200D ZERO WIDTH JOINER between two
+ * emoji (👩‍💻, 🏳️‍🌈, 👨‍👩‍👧), optionally after a skin tone or VS16, and the tag characters of a
+ * subdivision flag (🏴 + tags + CANCEL TAG). These are the only format characters a display string may hold.
+ */
+const EMOJI_ZWJ = /(?<=\p{Extended_Pictographic}[\u{FE0F}\u{1F3FB}-\u{1F3FF}]{0,2})\u200D(?=\p{Extended_Pictographic})/gu;
+const EMOJI_TAG_SEQUENCE = /(?<=\u{1F3F4})[\u{E0020}-\u{E007E}]+\u{E007F}/gu;
+const FORMAT_CHARACTER = /\p{Cf}/u;
+
+/**
+ * The first invisible or direction-changing character of `text` (Unicode category Cf: U+200B zero width space,
+ * U+202E right-to-left override, U+2066..2069 isolates, U+FEFF, U+00AD soft hyphen, ...) as `U+XXXX`, or
+ * undefined when there is none. Such characters make a name look other than it is (a reversed package
+ * name, hidden words), so every display string refuses them. Emoji sequences (EMOJI_ZWJ above) pass; the
+ * joiners that Persian and Indic text use (U+200C, U+200D between letters) are refused too: one consistent
+ * rule, and such text stays readable without them.
+ */
+export function invisibleCharacter(text: string): string | undefined {
+  const found = FORMAT_CHARACTER.exec(text.replace(EMOJI_ZWJ, '').replace(EMOJI_TAG_SEQUENCE, ''));
+  return found ? `U+${found[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}` : undefined;
+}
+
+/** Message of a display string that holds an invisible character. */
+export function invisibleMessage(text: string): string {
+  return `must not contain invisible or direction-changing characters (found ${invisibleCharacter(text)})`;
+}
+
+/** A string that refuses invisible characters (checked before any trimming, so a leading U+FEFF counts too). */
+const visibleString = () =>
+  z.string().refine((t) => invisibleCharacter(t) === undefined, { error: (iss) => invisibleMessage(String(iss.input)) });
+
+/** A one-line name shown to people: trimmed, 1 to `max` characters, no control or invisible characters. */
+export function displayName(max: number) {
+  return visibleString().trim().min(1).max(max).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters');
+}
+
+/** Longer text shown to people (descriptions, notes): line breaks and tabs allowed, other control and invisible characters not. */
+export function displayText(max: number) {
+  return visibleString().max(max).regex(/^(?:[\t\n\r]|\P{Cc})*$/u, 'must not contain control characters other than tab and line breaks');
+}
+
+/** A name shown to people (developer, app, API key, signing key): 1 to 100 characters. */
+export const DisplayNameSchema = displayName(100);
 
 /** An ISO-8601 timestamp. */
 export const TimestampSchema = z.iso.datetime({ offset: true });
@@ -81,19 +122,18 @@ export const PackageIdSchema = z
   .string()
   .max(MAX_PACKAGE_ID_CHARS)
   .regex(/^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$/, 'must be a reverse-domain name like com.example.app (lower case)')
-  .refine((p) => p.split('.').every((s) => s.length <= MAX_PACKAGE_SEGMENT_CHARS), `each segment at most ${MAX_PACKAGE_SEGMENT_CHARS} characters`)
+  .refine((p) => p.split('.').every((s) => s.length <= MAX_PACKAGE_SEGMENT_CHARS), `each segment must be at most ${MAX_PACKAGE_SEGMENT_CHARS} characters`)
   .openapi({ example: 'com.example.camera' });
 
 export const MAX_TAGS = 10;
 export const MAX_TAG_CHARS = 32;
 /** A tag: a short word or phrase, stored lower-cased. */
-export const TagSchema = z
-  .string()
+export const TagSchema = visibleString()
   .trim()
   .toLowerCase()
   .min(1)
   .max(MAX_TAG_CHARS)
-  .regex(/^[\p{L}\p{N}][\p{L}\p{N} _.+-]*$/u, 'letters, digits, spaces and _ . + - only, starting with a letter or digit');
+  .regex(/^[\p{L}\p{N}][\p{L}\p{N} _.+-]*$/u, 'must be letters, digits, spaces and _ . + - only, starting with a letter or digit');
 /** Tags: a JSON array of short strings, duplicates dropped. */
 export const TagsSchema = z
   .array(TagSchema)
@@ -102,7 +142,7 @@ export const TagsSchema = z
   .openapi({ example: ['camera', 'photo'] });
 
 export const MAX_DESCRIPTION_CHARS = 4000;
-export const DescriptionSchema = z.string().max(MAX_DESCRIPTION_CHARS);
+export const DescriptionSchema = displayText(MAX_DESCRIPTION_CHARS);
 
 export const AppStatusSchema = z.enum(['draft', 'published', 'suspended']);
 export const VersionStatusSchema = z.enum(['draft', 'review', 'approved', 'published', 'rejected']);

@@ -78,6 +78,7 @@ export async function createTestApp(
       loginMaxPerEmail: 1_000_000,
       loginMaxPerEmailAndIp: 1_000_000,
       loginMaxPerIp: 1_000_000,
+      loginMaxPerDevice: 1_000_000,
       registerMaxPerIp: 1_000_000,
       ...opts.tuning,
     },

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import './zod-messages.js';
 
 /** Parses "true"/"false"/"1"/"0"/"yes"/"no" (any case) from an environment variable. */
 export const envBoolean = z

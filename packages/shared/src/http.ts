@@ -4,6 +4,8 @@ import { errorBody, errorHandler, notFoundHandler } from './errors.js';
 import type { Logger } from './logger.js';
 import { requestLogger } from './logger.js';
 import { httpMetrics, type Metrics } from './metrics.js';
+// Plain validation messages ("must be at least 8 characters") for every schema of both services.
+import './zod-messages.js';
 
 /** What a failed validation of each request part is called in the error body. */
 const INVALID_CODE: Record<string, string> = {
@@ -14,6 +16,9 @@ const INVALID_CODE: Record<string, string> = {
   header: 'invalid_header',
   cookie: 'invalid_cookie',
 };
+
+/** What the message calls a request part whose whole value failed (an array body: "body: must be an object"). */
+const PART_NAME: Record<string, string> = { json: 'body', form: 'body', query: 'query', param: 'path', header: 'header', cookie: 'cookie' };
 
 /**
  * A service's Hono app with the shared plumbing in place: request log and metrics outermost, the contract's
@@ -26,7 +31,8 @@ export function createServiceApp<E extends Env = Env>(log: Logger, metrics: Metr
       const details = result.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }));
       const code = INVALID_CODE[result.target] ?? 'invalid_request';
       const first = details[0];
-      const message = first ? `${first.path || result.target}: ${first.message}` : `invalid ${result.target}`;
+      const part = PART_NAME[result.target] ?? result.target;
+      const message = first ? `${first.path || part}: ${first.message}` : `invalid ${part}`;
       return c.json(errorBody(code, message, details), 400);
     },
   });

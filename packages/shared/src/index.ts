@@ -10,3 +10,4 @@ export * from './metrics.js';
 export * from './migrate.js';
 export * from './server.js';
 export * from './testing.js';
+export * from './zod-messages.js';

@@ -40,7 +40,7 @@ export function authenticate(db: DB, token: string | undefined, now = Date.now()
     const staleBefore = nowIso(now - KEY_LAST_USED_RESOLUTION_MS);
     if (!key.last_used_at || key.last_used_at < staleBefore) touchApiKey(db, key.id, nowIso(now), staleBefore);
     const permissions = jsonArray(key.permissions).filter((p): p is Permission => (PERMISSIONS as readonly string[]).includes(p));
-    return { developerId: key.developer_id, kind: 'api_key', credentialId: key.id, permissions };
+    return { developerId: key.developer_id, kind: 'api_key', credentialId: key.id, permissions, keyExpiresAt: key.expires_at };
   }
   if (token.startsWith(SESSION_PREFIX)) {
     const session = sessionByHash(db, hash);
@@ -49,7 +49,7 @@ export function authenticate(db: DB, token: string | undefined, now = Date.now()
       deleteSession(db, session.id);
       throw unauthorized('session expired');
     }
-    return { developerId: session.developer_id, kind: 'session', credentialId: session.id, permissions: PERMISSIONS };
+    return { developerId: session.developer_id, kind: 'session', credentialId: session.id, permissions: PERMISSIONS, keyExpiresAt: null };
   }
   throw unauthorized('invalid token');
 }

@@ -6,6 +6,8 @@ const TOKEN_BYTES = 32;
 export const API_KEY_PREFIX = 'mk_';
 /** Session tokens start with this: the auth middleware tells the two apart without a lookup. */
 export const SESSION_PREFIX = 'ms_';
+/** Device tokens (a client that logged in before) start with this. */
+export const DEVICE_PREFIX = 'md_';
 /** Characters of an API key kept in clear for display: `mk_` and the first 8 random characters. */
 const DISPLAY_PREFIX_CHARS = API_KEY_PREFIX.length + 8;
 
@@ -31,4 +33,10 @@ export function newSessionToken(): { token: string; hash: string } {
 export function newApiKey(): { key: string; hash: string; prefix: string } {
   const key = API_KEY_PREFIX + randomBytes(TOKEN_BYTES).toString('base64url');
   return { key, hash: sha256Hex(key), prefix: key.slice(0, DISPLAY_PREFIX_CHARS) };
+}
+
+/** A new device token (shown to the client once, at login) and the hash stored for it. */
+export function newDeviceToken(): { token: string; hash: string } {
+  const token = DEVICE_PREFIX + randomBytes(TOKEN_BYTES).toString('base64url');
+  return { token, hash: sha256Hex(token) };
 }

@@ -1,5 +1,6 @@
 import { ApiError, type DB } from '@mosis/shared';
 import type { AuditAction } from '../audit.js';
+import { invisibleCharacter, invisibleMessage } from '../schemas.js';
 import { appById, appByPackage, setAppStatus, type AppRow } from '../store/apps.js';
 import { insertAudit } from '../store/audit.js';
 import { nowIso } from '../store/prepare.js';
@@ -38,6 +39,14 @@ const TRANSITIONS: Record<ReviewDecision, { from: VersionStatus[]; to: VersionSt
   publish: { from: ['approved'], to: 'published', action: 'version.published' },
 };
 
+/** The developer reads notes and reasons: the ops command line must not slip in what the HTTP schemas refuse. */
+function refuseInvisible(field: string, text: string | undefined): void {
+  if (text !== undefined && invisibleCharacter(text) !== undefined) {
+    const message = invisibleMessage(text);
+    throw ApiError.badRequest(`${field}: ${message}`, [{ path: field, message }]);
+  }
+}
+
 /** Versions in `status` (default: waiting for review) across all apps, oldest first. */
 export function reviewQueue(db: DB, status: VersionStatus = 'review', limit = 100): QueuedVersion[] {
   return versionsInStatus(db, status, limit);
@@ -59,7 +68,8 @@ export function decide(db: DB, ref: string, code: number, decision: ReviewDecisi
   const rule = TRANSITIONS[decision];
   const text = notes?.trim();
   if (decision === 'reject' && !text) throw ApiError.badRequest('notes: a rejection needs notes for the developer', [{ path: 'notes', message: 'required' }]);
-  if (text && text.length > MAX_REVIEW_NOTES_CHARS) throw ApiError.badRequest(`notes: at most ${MAX_REVIEW_NOTES_CHARS} characters`);
+  if (text && text.length > MAX_REVIEW_NOTES_CHARS) throw ApiError.badRequest(`notes: must be at most ${MAX_REVIEW_NOTES_CHARS} characters`);
+  refuseInvisible('notes', text);
   return db.transaction(() => {
     const app = findApp(db, ref);
     const current = versionByCode(db, app.id, code);
@@ -92,6 +102,7 @@ export function decide(db: DB, ref: string, code: number, decision: ReviewDecisi
  * has a published version, else a draft).
  */
 export function setSuspended(db: DB, ref: string, suspended: boolean, actor: Actor, reason?: string): AppRow {
+  refuseInvisible('reason', reason);
   return db.transaction(() => {
     const app = findApp(db, ref);
     if (suspended === (app.status === 'suspended')) {

@@ -4,7 +4,7 @@ import { requireAdmin } from '../auth/admin.js';
 import type { CoreApp, CoreContext, CoreDeps } from '../context.js';
 import { BEARER, errorResponses, jsonBody, jsonResponse } from '../openapi.js';
 import { pageQuerySchema } from '../pagination.js';
-import { AppSchema, VersionSchema, VersionStatusSchema } from '../schemas.js';
+import { AppSchema, displayText, VersionSchema, VersionStatusSchema } from '../schemas.js';
 import { publicApp } from '../store/apps.js';
 import { publicVersion, versionsInStatus } from '../store/versions.js';
 import { decide, MAX_REVIEW_NOTES_CHARS, setSuspended, type Actor, type ReviewDecision } from '../review/workflow.js';
@@ -13,8 +13,8 @@ const QueuedVersionSchema = VersionSchema.extend({ package_id: z.string(), app_n
 
 const AppRef = z.string().openapi({ description: 'app id or package_id' });
 const VersionParams = z.object({ app: AppRef, code: z.string().openapi({ description: 'version_code' }) });
-const NotesBody = z.object({ notes: z.string().max(MAX_REVIEW_NOTES_CHARS) }).openapi('ReviewNotes');
-const ReasonBody = z.object({ reason: z.string().max(MAX_REVIEW_NOTES_CHARS).optional() }).openapi('SuspendReason');
+const NotesBody = z.object({ notes: displayText(MAX_REVIEW_NOTES_CHARS) }).openapi('ReviewNotes');
+const ReasonBody = z.object({ reason: displayText(MAX_REVIEW_NOTES_CHARS).optional() }).openapi('SuspendReason');
 
 function actor(c: CoreContext): Actor {
   const client = c.get('client');

@@ -1,5 +1,6 @@
 import { DATABASES, migrateUp, openDatabase, tempDir, type DB } from '@mosis/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_APP_VERSIONS_PER_GROUP, MAX_SERIES_ITEMS } from '../limits.js';
 import { createTestApp, type TestApp } from '../test-app.js';
 
 const dir = tempDir();
@@ -133,5 +134,55 @@ describe('analytics', () => {
     const ok = await daily('from=2026-11-01&to=2026-11-01', withIt.body.key);
     expect(ok.status).toBe(200);
     expect(ok.body.items[0]).toMatchObject({ count: 10 });
+  });
+});
+
+describe('bounded answers', () => {
+  /** More event types than 30 days of them fit in one answer (40,000 items / 30 days = 1,333 types). */
+  const TYPES = 3_000;
+  let bigApp: string;
+  beforeAll(async () => {
+    if (!telemetry) await createTelemetry();
+    bigApp = (await t.newApp(token)).id;
+    const daily = telemetry!.prepare('INSERT INTO telemetry_daily VALUES (?, ?, ?, ?, ?)');
+    telemetry!.transaction(() => {
+      for (let d = 1; d <= 30; d++) for (let i = 0; i < TYPES; i++) daily.run(bigApp, `2026-11-${String(d).padStart(2, '0')}`, `type_${i}`, 1, 1);
+    })();
+    const crash = telemetry!.prepare('INSERT INTO crash_daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)');
+    const versions = Array.from({ length: MAX_APP_VERSIONS_PER_GROUP + 50 }, (_, i) => `1.0.${String(i).padStart(3, '0')}`);
+    crash.run(bigApp, '2026-11-01', 'fp-many', 'native_signal', 'x', 1, 1, T('2026-11-01T01:00:00Z'), T('2026-11-01T01:00:00Z'), JSON.stringify(versions));
+  });
+  const series = (q: string) => t.call('GET', `/v1/apps/${bigApp}/analytics/daily?${q}`, { token });
+
+  it(`refuses a series of more than ${MAX_SERIES_ITEMS} items before building it, saying how big and how to narrow it`, async () => {
+    const res = await series('from=2026-11-01&to=2026-11-30');
+    expect(res.status).toBe(400);
+    const maxTypes = Math.floor(MAX_SERIES_ITEMS / 30);
+    expect(res.body.error).toEqual({
+      code: 'invalid_query',
+      message:
+        `this series would have at least ${30 * (maxTypes + 1)} items (30 days × at least ${maxTypes + 1} event types); ` +
+        `an answer holds at most ${MAX_SERIES_ITEMS}: ask for one event_type, or a shorter from..to range`,
+      details: { days: 30, event_types_at_least: maxTypes + 1, items_at_least: 30 * (maxTypes + 1), max_items: MAX_SERIES_ITEMS },
+    });
+    expect((await series('from=2026-11-01&to=2026-11-14')).status).toBe(400); // 14 × 3,000 = 42,000
+  });
+
+  it('answers a narrowed request: one event_type, or a range whose days × types fit', async () => {
+    const one = await series('from=2026-11-01&to=2026-11-30&event_type=type_7');
+    expect(one.status).toBe(200);
+    expect(one.body.items).toHaveLength(30);
+    const short = await series('from=2026-11-01&to=2026-11-13'); // 13 × 3,000 = 39,000
+    expect(short.status).toBe(200);
+    expect(short.body.items).toHaveLength(13 * TYPES);
+  });
+
+  it(`lists at most ${MAX_APP_VERSIONS_PER_GROUP} app versions per crash group, the first in sorted order`, async () => {
+    const res = await t.call('GET', `/v1/apps/${bigApp}/crash-groups?from=2026-11-01&to=2026-11-30`, { token });
+    expect(res.status).toBe(200);
+    const versions = res.body.items[0].app_versions;
+    expect(versions).toHaveLength(MAX_APP_VERSIONS_PER_GROUP);
+    expect(versions[0]).toBe('1.0.000');
+    expect(versions.at(-1)).toBe(`1.0.${String(MAX_APP_VERSIONS_PER_GROUP - 1).padStart(3, '0')}`);
   });
 });

@@ -3,8 +3,9 @@ import { ApiError } from '@mosis/shared';
 import { requireAuth } from '../auth/middleware.js';
 import type { CoreApp, CoreDeps } from '../context.js';
 import { BEARER, errorResponses, IdParam, jsonResponse } from '../openapi.js';
+import { MAX_APP_VERSIONS_PER_GROUP, MAX_PAGE_LIMIT, MAX_SERIES_ITEMS } from '../limits.js';
 import { loadOwnedApp } from '../ownership.js';
-import { decodeCursor, encodeCursor, pageQuerySchema, pageSchema } from '../pagination.js';
+import { decodeCursor, encodeCursor, pageQuerySchema, pageSchema, seqCursorSchema } from '../pagination.js';
 import { crashGroups, dailySeries, rawCrashes, type CrashPosition, type RawCrashRow } from '../store/analytics.js';
 
 /** Longest range of days one analytics request may span (both ends included). */
@@ -84,7 +85,10 @@ const CrashReport = z
   })
   .openapi('CrashReport');
 
-const crashCursor = z.tuple([z.number().int(), z.number().int()]);
+/** Latest instant a JavaScript Date can hold (ms): a crash cursor's timestamp lies between 0 and this. */
+const MAX_DATE_MS = 8.64e15;
+/** (timestamp ms, id in its month partition) of the last crash of a page; both bounded, so any cursor is a 400 or a page. */
+const crashCursor = z.tuple([z.number().int().min(0).max(MAX_DATE_MS), seqCursorSchema]);
 
 /** Analytics of the caller's own apps from telemetry.db: daily series, crash groups, raw crashes. Needs `analytics:read`. */
 export function register(app: CoreApp, deps: CoreDeps): void {
@@ -99,7 +103,9 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       summary: 'Daily event counts and distinct devices',
       description:
         'One item per day and event type from the daily aggregates (updated every few minutes). Every day of the range ' +
-        'is present for each event type seen in it (or only `event_type`), with zeros on days without events.',
+        'is present for each event type seen in it (or only `event_type`), with zeros on days without events. ' +
+        `At most ${MAX_SERIES_ITEMS} items (days × event types) per answer: a request that would produce more is a ` +
+        '400 `invalid_query` saying so; narrow it with `event_type` or a shorter range.',
       security: BEARER,
       middleware: guard,
       request: {
@@ -115,7 +121,18 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       const owned = loadOwnedApp(c, deps.portal, c.req.valid('param').id);
       const { from, to, days } = resolveRange(q);
       const t = deps.telemetry();
-      const rows = t ? dailySeries(t, owned.id, from, to, q.event_type) : [];
+      const maxTypes = Math.floor(MAX_SERIES_ITEMS / days);
+      const series = t ? dailySeries(t, owned.id, from, to, q.event_type, maxTypes) : { kind: 'ok' as const, rows: [] };
+      if (series.kind === 'too_many_types') {
+        const items = days * series.eventTypes;
+        throw ApiError.badRequest(
+          `this series would have at least ${items} items (${days} days × at least ${series.eventTypes} event types); ` +
+            `an answer holds at most ${MAX_SERIES_ITEMS}: ask for one event_type, or a shorter from..to range`,
+          { days, event_types_at_least: series.eventTypes, items_at_least: items, max_items: MAX_SERIES_ITEMS },
+          'invalid_query',
+        );
+      }
+      const rows = series.rows;
       const types = q.event_type !== undefined ? [q.event_type] : [...new Set(rows.map((r) => r.event_type))].sort();
       const have = new Map(rows.map((r) => [`${r.date}|${r.event_type}`, r]));
       const items = [];
@@ -136,7 +153,9 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       path: '/v1/apps/{id}/crash-groups',
       tags: ['analytics'],
       summary: 'Crash groups (same fingerprint), most frequent first',
-      description: 'From the daily crash aggregates, which are kept after raw crashes expire.',
+      description:
+        'From the daily crash aggregates, which are kept after raw crashes expire. At most `limit` groups ' +
+        `(${MAX_CRASH_GROUPS} at most), each with at most ${MAX_APP_VERSIONS_PER_GROUP} app versions (the first in sorted order).`,
       security: BEARER,
       middleware: guard,
       request: {
@@ -152,7 +171,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       const owned = loadOwnedApp(c, deps.portal, c.req.valid('param').id);
       const { from, to } = resolveRange(q);
       const t = deps.telemetry();
-      const groups = t ? crashGroups(t, owned.id, from, to, q.limit) : [];
+      const groups = t ? crashGroups(t, owned.id, from, to, q.limit, MAX_APP_VERSIONS_PER_GROUP) : [];
       const items = groups.map((g) => ({ ...g, first_seen: new Date(g.first_seen).toISOString(), last_seen: new Date(g.last_seen).toISOString() }));
       return c.json({ items }, 200);
     },
@@ -164,7 +183,9 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       path: '/v1/apps/{id}/crashes',
       tags: ['analytics'],
       summary: 'Raw crash reports, newest first',
-      description: 'Reports within the raw retention (90 days), optionally of one crash group (`fingerprint`).',
+      description:
+        'Reports within the raw retention (90 days), optionally of one crash group (`fingerprint`). ' +
+        `At most \`limit\` reports per page (${MAX_PAGE_LIMIT} at most); a report's stack trace is at most 256 KiB, its context 8 KiB.`,
       security: BEARER,
       middleware: guard,
       request: { params, query: pageQuerySchema.extend({ fingerprint: z.string().min(1).max(128).optional() }) },

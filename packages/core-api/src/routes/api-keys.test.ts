@@ -48,6 +48,29 @@ describe('POST /v1/api-keys', () => {
     expect(escalate.body.error.code).toBe('forbidden');
   });
 
+  it('lets an expiring key create only keys that expire no later than itself; a session or a non-expiring key has no such limit', async () => {
+    const at = (ms: number) => new Date(Date.now() + ms).toISOString();
+    const keyExpiry = at(3_600_000);
+    const expiring = (await createKey(session, { name: 'exp', permissions: ['keys:write', 'apps:read'], expires_at: keyExpiry })).body;
+    for (const [name, body] of [
+      ['no expiry', { name: 'forever', permissions: ['apps:read'] }],
+      ['a later expiry', { name: 'later', permissions: ['apps:read'], expires_at: at(7_200_000) }],
+    ] as const) {
+      const res = await createKey(expiring.key, body);
+      expect(res.status, name).toBe(403);
+      expect(res.body.error.code, name).toBe('forbidden');
+      expect(res.body.error.message, name).toContain(`expires at ${keyExpiry}`);
+    }
+    const sooner = await createKey(expiring.key, { name: 'sooner', permissions: ['apps:read'], expires_at: at(1_800_000) });
+    expect(sooner.status).toBe(201);
+    const same = await createKey(expiring.key, { name: 'same', permissions: ['apps:read'], expires_at: keyExpiry });
+    expect(same.status).toBe(201);
+    expect(same.body.expires_at).toBe(keyExpiry);
+    const lasting = (await createKey(session, { name: 'lasting', permissions: ['keys:write', 'apps:read'] })).body;
+    expect((await createKey(lasting.key, { name: 'forever', permissions: ['apps:read'] })).status).toBe(201);
+    expect((await createKey(session, { name: 'forever', permissions: ['apps:read'] })).status).toBe(201);
+  });
+
   it('answers 403 to a key without keys:write', async () => {
     const reader = (await createKey(session, { name: 'r', permissions: ['apps:read'] })).body.key;
     for (const [method, path, body] of [
@@ -95,6 +118,19 @@ describe('using an API key', () => {
     expect((await t.call('DELETE', `/v1/api-keys/${created.id}`, { token: session })).status).toBe(404);
     const listed = (await t.call('GET', '/v1/api-keys?limit=100', { token: session })).body.items.find((k: { id: string }) => k.id === created.id);
     expect(listed.revoked_at).toBeTruthy();
+  });
+
+  it('lets a keys:write key revoke only keys whose permissions it has; a session revokes any', async () => {
+    const broad = (await createKey(session, { name: 'broad', permissions: ['apps:read', 'apps:write'] })).body;
+    const narrow = (await createKey(session, { name: 'narrow', permissions: ['keys:write', 'apps:read'] })).body;
+    const refused = await t.call('DELETE', `/v1/api-keys/${broad.id}`, { token: narrow.key });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error).toMatchObject({ code: 'forbidden', message: expect.stringContaining('apps:write') });
+    expect((await t.call('GET', '/v1/me', { token: broad.key })).status).toBe(200);
+    const reader = (await createKey(session, { name: 'reader', permissions: ['apps:read'] })).body;
+    expect((await t.call('DELETE', `/v1/api-keys/${reader.id}`, { token: narrow.key })).status).toBe(204);
+    expect((await t.call('DELETE', `/v1/api-keys/${broad.id}`, { token: session })).status).toBe(204);
+    expect((await t.call('DELETE', `/v1/api-keys/${narrow.id}`, { token: narrow.key })).status).toBe(204);
   });
 
   it('cannot log out (that ends sessions): 403', async () => {

@@ -7,10 +7,10 @@ import { newApiKey } from '../auth/tokens.js';
 import { caller, type CoreApp, type CoreDeps } from '../context.js';
 import { MAX_API_KEYS_PER_DEVELOPER } from '../limits.js';
 import { BEARER, errorResponses, IdParam, jsonBody, jsonResponse } from '../openapi.js';
-import { createdCursorSchema, decodeCursor, pageQuerySchema, pageSchema, toPage } from '../pagination.js';
+import { decodeCursor, pageQuerySchema, pageSchema, seqCursorSchema, toPage } from '../pagination.js';
 import { DisplayNameSchema, TimestampSchema } from '../schemas.js';
-import { countApiKeys, insertApiKey, listApiKeys, publicApiKey, revokeApiKey } from '../store/api-keys.js';
-import { nowIso } from '../store/prepare.js';
+import { countApiKeys, insertApiKey, listApiKeys, ownedApiKey, publicApiKey, revokeApiKey } from '../store/api-keys.js';
+import { jsonArray, nowIso } from '../store/prepare.js';
 
 const ApiKeySchema = z
   .object({
@@ -48,7 +48,7 @@ const CreateBody = z
       .array(permissionSchema)
       .min(1)
       .max(4)
-      .refine((p) => new Set(p).size === p.length, 'permissions must not repeat'),
+      .refine((p) => new Set(p).size === p.length, 'must not repeat a permission'),
     expires_at: TimestampSchema.optional().openapi({ description: 'ISO-8601, in the future; omit for a key that does not expire' }),
   })
   .openapi('CreateApiKeyRequest', {
@@ -66,7 +66,9 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       path: '/v1/api-keys',
       tags: ['api keys'],
       summary: 'Create an API key',
-      description: 'The full key is in this answer only. An API key may only create keys with permissions it has itself.',
+      description:
+        'The full key is in this answer only. An API key may only create keys with permissions it has itself, and an ' +
+        'expiring API key only keys that expire no later than itself (403 otherwise); a login session has neither limit.',
       security: BEARER,
       middleware: guard,
       request: { body: jsonBody(CreateBody) },
@@ -80,6 +82,15 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       const expiresAt = body.expires_at ? new Date(body.expires_at) : undefined;
       if (expiresAt && expiresAt.getTime() <= Date.now()) {
         throw ApiError.badRequest('expires_at: must be in the future', [{ path: 'expires_at', message: 'must be in the future' }]);
+      }
+      // An expiring key could otherwise live on through a key it made.
+      if (who.keyExpiresAt !== null && (!expiresAt || expiresAt.getTime() > Date.parse(who.keyExpiresAt))) {
+        throw new ApiError(
+          403,
+          'forbidden',
+          `expires_at: this API key expires at ${who.keyExpiresAt}; a key it creates must expire by then (set expires_at to that time or earlier)`,
+          [{ path: 'expires_at', message: `must be set, at most ${who.keyExpiresAt}` }],
+        );
       }
       const { key, hash, prefix } = newApiKey();
       const row = db.transaction(() => {
@@ -120,8 +131,8 @@ export function register(app: CoreApp, deps: CoreDeps): void {
     }),
     (c) => {
       const { limit, cursor } = c.req.valid('query');
-      const rows = listApiKeys(db, caller(c).developerId, limit + 1, decodeCursor(cursor, createdCursorSchema));
-      return c.json(toPage(rows, limit, publicApiKey, (r) => [r.created_at, r.id]), 200);
+      const rows = listApiKeys(db, caller(c).developerId, limit + 1, decodeCursor(cursor, seqCursorSchema));
+      return c.json(toPage(rows, limit, publicApiKey, (r) => r.seq), 200);
     },
   );
 
@@ -131,6 +142,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       path: '/v1/api-keys/{id}',
       tags: ['api keys'],
       summary: 'Revoke an API key',
+      description: 'An API key may revoke only keys whose permissions it has itself (403 otherwise); a login session may revoke any.',
       security: BEARER,
       middleware: guard,
       request: { params: z.object({ id: IdParam }) },
@@ -140,6 +152,11 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       const who = caller(c);
       const { id } = c.req.valid('param');
       db.transaction(() => {
+        const target = ownedApiKey(db, who.developerId, id);
+        if (!target || target.revoked_at) throw ApiError.notFound('API key not found');
+        // Revoking is a power over the key's permissions too: a narrow key must not cut off a broader one.
+        const broader = jsonArray(target.permissions).filter((p) => !(who.permissions as readonly string[]).includes(p));
+        if (broader.length) throw ApiError.forbidden(`an API key cannot revoke a key with permissions it lacks: ${broader.join(', ')}`);
         const row = revokeApiKey(db, who.developerId, id, nowIso());
         if (!row) throw ApiError.notFound('API key not found');
         audit(c, db, { developerId: who.developerId, action: 'api_key.revoked', resourceType: 'api_key', resourceId: id, details: { prefix: row.key_prefix } });

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { setSuspended } from '../review/workflow.js';
 import { createTestApp, versionBody, type TestApp } from '../test-app.js';
 
 let t: TestApp;
@@ -75,6 +76,31 @@ describe('apps', () => {
     expect((await t.call('GET', `/v1/apps/${app.id}`, { token })).status).toBe(404);
     expect(t.portal.prepare('SELECT count(*) AS n FROM app_versions WHERE app_id = ?').get(app.id)).toEqual({ n: 0 });
     expect((await t.call('DELETE', `/v1/apps/${app.id}`, { token })).status).toBe(404);
+  });
+
+  it('keeps a deleted app\'s package_id for its developer: another developer gets 409, the same one may create it again', async () => {
+    const app = await newApp({ package_id: 'com.reserved.app' });
+    expect((await t.call('DELETE', `/v1/apps/${app.id}`, { token })).status).toBe(204);
+    expect(t.portal.prepare('SELECT count(*) FROM apps WHERE package_id = ?').pluck().get('com.reserved.app')).toBe(0);
+    const stranger = await t.signup();
+    const taken = await t.call('POST', '/v1/apps', { token: stranger.token, body: { package_id: 'com.reserved.app', name: 'Mine now' } });
+    expect(taken.status).toBe(409);
+    expect(taken.body.error).toMatchObject({ code: 'conflict', message: 'package_id is already taken' });
+    const again = await t.call('POST', '/v1/apps', { token, body: { package_id: 'com.reserved.app', name: 'Back' } });
+    expect(again.status).toBe(201);
+    expect((await t.call('DELETE', `/v1/apps/${again.body.id}`, { token })).status).toBe(204);
+    expect((await t.call('POST', '/v1/apps', { token: stranger.token, body: { package_id: 'com.reserved.app', name: 'x' } })).status).toBe(409);
+  });
+
+  it('refuses to delete a suspended app (409), whose package_id then stays taken', async () => {
+    const app = await newApp();
+    setSuspended(t.portal, app.id, true, { via: 'ops', ip: null, userAgent: null }, 'malware report');
+    const res = await t.call('DELETE', `/v1/apps/${app.id}`, { token });
+    expect(res.status).toBe(409);
+    expect(res.body.error).toMatchObject({ code: 'conflict', message: expect.stringMatching(/suspended/) });
+    expect((await t.call('GET', `/v1/apps/${app.id}`, { token })).body.status).toBe('suspended');
+    const stranger = await t.signup();
+    expect((await t.call('POST', '/v1/apps', { token: stranger.token, body: { package_id: app.package_id, name: 'x' } })).status).toBe(409);
   });
 
   it.each([

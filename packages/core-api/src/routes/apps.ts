@@ -5,7 +5,7 @@ import { requireAuth } from '../auth/middleware.js';
 import { caller, type CoreApp, type CoreDeps } from '../context.js';
 import { BEARER, errorResponses, IdParam, jsonBody, jsonResponse } from '../openapi.js';
 import { loadOwnedApp } from '../ownership.js';
-import { createdCursorSchema, decodeCursor, pageQuerySchema, pageSchema, toPage } from '../pagination.js';
+import { decodeCursor, pageQuerySchema, pageSchema, seqCursorSchema, toPage } from '../pagination.js';
 import {
   AppDetailSchema,
   AppSchema,
@@ -15,7 +15,7 @@ import {
   PackageIdSchema,
   TagsSchema,
 } from '../schemas.js';
-import { deleteApp, insertApp, listApps, publicApp, updateApp, type AppRow } from '../store/apps.js';
+import { deleteApp, insertApp, listApps, packageReservedBy, publicApp, updateApp, type AppRow } from '../store/apps.js';
 import { jsonArray, nowIso } from '../store/prepare.js';
 import { latestVersion, publicVersion } from '../store/versions.js';
 
@@ -62,7 +62,9 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       path: '/v1/apps',
       tags: ['apps'],
       summary: 'Create an app',
-      description: '`package_id` is a reverse-domain name, unique across the portal (409 if taken).',
+      description:
+        '`package_id` is a reverse-domain name, unique across the portal: 409 if an app has it, or had it and was ' +
+        'deleted by another developer (a deleted app\'s package_id stays reserved to its developer, who may create it again).',
       security: BEARER,
       middleware: write,
       request: { body: jsonBody(CreateBody) },
@@ -72,13 +74,16 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       const who = caller(c);
       const body = c.req.valid('json');
       const row = db.transaction(() => {
+        const taken = () => ApiError.conflict('package_id is already taken', { package_id: body.package_id });
+        const reservedBy = packageReservedBy(db, body.package_id);
+        if (reservedBy !== undefined && reservedBy !== who.developerId) throw taken();
         const created = insertApp(db, who.developerId, body.package_id, {
           name: body.name,
           description: body.description ?? null,
           category: body.category ?? null,
           tags: body.tags ?? [],
         });
-        if (!created) throw ApiError.conflict('package_id is already taken', { package_id: body.package_id });
+        if (!created) throw taken();
         audit(c, db, { developerId: who.developerId, action: 'app.created', resourceType: 'app', resourceId: created.id, details: { package_id: created.package_id } });
         return created;
       }).immediate();
@@ -99,8 +104,8 @@ export function register(app: CoreApp, deps: CoreDeps): void {
     }),
     (c) => {
       const { limit, cursor } = c.req.valid('query');
-      const rows = listApps(db, caller(c).developerId, limit + 1, decodeCursor(cursor, createdCursorSchema));
-      return c.json(toPage(rows, limit, publicApp, (r) => [r.created_at, r.id]), 200);
+      const rows = listApps(db, caller(c).developerId, limit + 1, decodeCursor(cursor, seqCursorSchema));
+      return c.json(toPage(rows, limit, publicApp, (r) => r.seq), 200);
     },
   );
 
@@ -158,16 +163,22 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       path: '/v1/apps/{id}',
       tags: ['apps'],
       summary: 'Delete an app and all its versions',
+      description:
+        'Its package_id stays reserved to the caller: no other developer can create an app with it. ' +
+        'A suspended app cannot be deleted (409): only the operator can reinstate it.',
       security: BEARER,
       middleware: write,
       request: { params: AppParams },
-      responses: { 204: { description: 'deleted' }, ...errorResponses(401, 403, 404) },
+      responses: { 204: { description: 'deleted' }, ...errorResponses(401, 403, 404, 409) },
     }),
     (c) => {
       const who = caller(c);
       db.transaction(() => {
         const current = loadOwnedApp(c, db, c.req.valid('param').id);
-        deleteApp(db, who.developerId, current.id);
+        if (current.status === 'suspended') {
+          throw ApiError.conflict('the app is suspended and cannot be deleted; the portal operator can reinstate it', { status: current.status });
+        }
+        deleteApp(db, current);
         audit(c, db, { developerId: who.developerId, action: 'app.deleted', resourceType: 'app', resourceId: current.id, details: { package_id: current.package_id } });
       }).immediate();
       return c.body(null, 204);

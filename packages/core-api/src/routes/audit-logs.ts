@@ -2,7 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { requireAuth } from '../auth/middleware.js';
 import { caller, type CoreApp, type CoreDeps } from '../context.js';
 import { BEARER, errorResponses, jsonResponse } from '../openapi.js';
-import { decodeCursor, pageQuerySchema, pageSchema, toPage } from '../pagination.js';
+import { decodeCursor, pageQuerySchema, pageSchema, seqCursorSchema, toPage } from '../pagination.js';
 import { listAudit, publicAudit } from '../store/audit.js';
 
 const AuditLogSchema = z
@@ -38,7 +38,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
     }),
     (c) => {
       const { limit, cursor } = c.req.valid('query');
-      const rows = listAudit(db, caller(c).developerId, limit + 1, decodeCursor(cursor, z.number().int().min(1)));
+      const rows = listAudit(db, caller(c).developerId, limit + 1, decodeCursor(cursor, seqCursorSchema));
       return c.json(toPage(rows, limit, publicAudit, (r) => r.id), 200);
     },
   );

@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCRYPT_PARAMS } from '../limits.js';
+import { createHash } from 'node:crypto';
+import {
+  LOGIN_MAX_PER_DEVICE,
+  LOGIN_MAX_PER_EMAIL,
+  LOGIN_MAX_PER_EMAIL_AND_IP,
+  LOGIN_MAX_PER_IP,
+  LOGIN_WINDOW_MS,
+  MAX_LOGIN_DEVICES_PER_DEVELOPER,
+  SCRYPT_PARAMS,
+} from '../limits.js';
 import { createTestApp, type TestApp } from '../test-app.js';
 
 let t: TestApp;
@@ -191,6 +200,100 @@ describe('login and register rate limits', () => {
     } finally {
       rl.close();
     }
+  });
+});
+
+describe('device tokens: others cannot lock the owner out, guessing stays bounded', () => {
+  /** The production login limits (only scrypt is cheap). */
+  const PRODUCTION_LIMITS = {
+    loginMaxPerEmail: LOGIN_MAX_PER_EMAIL,
+    loginMaxPerEmailAndIp: LOGIN_MAX_PER_EMAIL_AND_IP,
+    loginMaxPerIp: LOGIN_MAX_PER_IP,
+    loginMaxPerDevice: LOGIN_MAX_PER_DEVICE,
+  };
+  let rl: TestApp;
+  beforeAll(async () => {
+    rl = await createTestApp({ tuning: PRODUCTION_LIMITS });
+  });
+  afterAll(() => rl.close());
+
+  const login = (email: string, pw: string, ip: string, device_token?: string) =>
+    rl.call('POST', '/v1/auth/login', { body: { email, password: pw, ...(device_token ? { device_token } : {}) }, ip });
+  const register = async (email: string) => {
+    const res = await rl.call('POST', '/v1/auth/register', { body: { email, name: 'Owner', password } });
+    expect(res.status).toBe(201);
+    return res.body as { device_token: string; developer: { id: string } };
+  };
+  /** Failed logins from `ips` addresses, as many from each as the per-(email, IP) limit lets through. */
+  const guessFrom = async (email: string, ips: number, prefix: string) => {
+    const statuses: number[] = [];
+    for (let i = 0; i < ips; i++) {
+      for (let g = 0; g < LOGIN_MAX_PER_EMAIL_AND_IP; g++) statuses.push((await login(email, `guess ${i} ${g}`, `${prefix}.${i}`)).status);
+    }
+    return statuses;
+  };
+
+  it('gives out a device token at register and login, stored only as its SHA-256, and keeps it on later logins', async () => {
+    const owner = await register('device@example.com');
+    expect(owner.device_token).toMatch(/^md_[\w-]{43}$/);
+    const hashes = rl.portal.prepare('SELECT token_hash FROM login_devices WHERE developer_id = ?').pluck().all(owner.developer.id);
+    expect(hashes).toEqual([createHash('sha256').update(owner.device_token).digest('hex')]);
+    const again = await login('device@example.com', password, '192.0.2.1', owner.device_token);
+    expect(again.status).toBe(200);
+    expect(again.body.device_token).toBe(owner.device_token);
+    const fresh = await login('device@example.com', password, '192.0.2.1');
+    expect(fresh.body.device_token).toMatch(/^md_/);
+    expect(fresh.body.device_token).not.toBe(owner.device_token);
+  });
+
+  it('lets the owner in with a device token after 100 failures from 10 addresses; without one the account waits', async () => {
+    const owner = await register('owner@example.com');
+    const statuses = await guessFrom('owner@example.com', 10, '203.0.113');
+    expect(statuses.filter((s) => s === 401)).toHaveLength(100);
+    expect((await login('owner@example.com', password, '198.51.100.7')).status).toBe(429);
+    const res = await login('owner@example.com', password, '198.51.100.8', owner.device_token);
+    expect(res.status).toBe(200);
+    expect((await rl.call('GET', '/v1/me', { token: res.body.token })).body.email).toBe('owner@example.com');
+  });
+
+  it(`gives a guesser from 50 addresses at most ${LOGIN_MAX_PER_EMAIL} password checks per account per hour; the rest are 429 unchecked`, async () => {
+    const victim = await register('victim@example.com');
+    const attacker = await register('attacker@example.com');
+    const statuses = await guessFrom('victim@example.com', 50, '10.9');
+    expect(statuses).toHaveLength(50 * LOGIN_MAX_PER_EMAIL_AND_IP);
+    expect(statuses.filter((s) => s === 401)).toHaveLength(LOGIN_MAX_PER_EMAIL);
+    expect(statuses.filter((s) => s !== 401).every((s) => s === 429)).toBe(true);
+    // Each checked password is one login_failed row: exactly the ceiling, none for the refused ones.
+    const checked = rl.portal.prepare("SELECT count(*) FROM audit_logs WHERE action = 'session.login_failed' AND developer_id = ?").pluck().get(victim.developer.id);
+    expect(checked).toBe(LOGIN_MAX_PER_EMAIL);
+    // Over the ceiling even the right password is refused without a device token of this account: it is not checked.
+    for (const token of [undefined, attacker.device_token, 'md_not-a-device-token']) {
+      const res = await login('victim@example.com', password, '10.10.0.1', token);
+      expect(res.status, String(token)).toBe(429);
+      // The ceiling is hourly: the oldest failure leaves it about an hour after it was made.
+      expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(LOGIN_WINDOW_MS / 1000);
+      expect(Number(res.headers.get('retry-after'))).toBeLessThanOrEqual(3600);
+    }
+    expect((await login('victim@example.com', password, '10.10.0.2', victim.device_token)).status).toBe(200);
+  });
+
+  it('limits failures per device token, without touching the account ceiling', async () => {
+    const owner = await register('typo@example.com');
+    for (let i = 0; i < LOGIN_MAX_PER_DEVICE; i++) {
+      expect((await login('typo@example.com', 'typo typo', '192.0.2.30', owner.device_token)).status).toBe(401);
+    }
+    expect((await login('typo@example.com', password, '192.0.2.30', owner.device_token)).status).toBe(429);
+    expect((await login('typo@example.com', password, '192.0.2.31')).status).toBe(200);
+  });
+
+  it(`keeps at most ${MAX_LOGIN_DEVICES_PER_DEVELOPER} device tokens per developer, dropping the least recently used`, async () => {
+    const owner = await register('many@example.com');
+    for (let i = 0; i < MAX_LOGIN_DEVICES_PER_DEVELOPER + 5; i++) expect((await login('many@example.com', password, '192.0.2.40')).status).toBe(200);
+    const count = rl.portal.prepare('SELECT count(*) FROM login_devices WHERE developer_id = ?').pluck().get(owner.developer.id);
+    expect(count).toBe(MAX_LOGIN_DEVICES_PER_DEVELOPER);
+    const res = await login('many@example.com', password, '192.0.2.40', owner.device_token);
+    expect(res.status).toBe(200);
+    expect(res.body.device_token).not.toBe(owner.device_token);
   });
 });
 

@@ -4,7 +4,7 @@ import { ftsMatchExpression } from '../catalog/fts-query.js';
 import type { CoreApp, CoreDeps } from '../context.js';
 import { MAX_PAGE_LIMIT } from '../limits.js';
 import { errorResponses, jsonResponse } from '../openapi.js';
-import { decodeCursor, encodeCursor, pageQuerySchema, pageSchema } from '../pagination.js';
+import { decodeCursor, encodeCursor, pageQuerySchema, pageSchema, seqCursorSchema } from '../pagination.js';
 import { CategorySchema, VersionSchema } from '../schemas.js';
 import { browseCatalog, publishedApp, searchCatalog, type CatalogRow } from '../store/catalog.js';
 import { jsonArray } from '../store/prepare.js';
@@ -47,7 +47,7 @@ const CatalogQuery = pageQuerySchema.extend({
 /** Ranked search pages by offset (a rank has no stable keyset); browsing pages by position (seq). */
 const CursorSchema = z.union([
   z.object({ o: z.number().int().min(1).max(MAX_SEARCH_OFFSET) }).strict(),
-  z.object({ s: z.number().int() }).strict(),
+  z.object({ s: seqCursorSchema }).strict(),
 ]);
 
 function publishedVersion(v: VersionRow | undefined) {

@@ -6,7 +6,7 @@ import { requireAuth } from '../auth/middleware.js';
 import { caller, type CoreApp, type CoreDeps } from '../context.js';
 import { MAX_SIGNING_KEYS_PER_DEVELOPER } from '../limits.js';
 import { BEARER, errorResponses, IdParam, jsonBody, jsonResponse } from '../openapi.js';
-import { createdCursorSchema, decodeCursor, pageQuerySchema, pageSchema, toPage } from '../pagination.js';
+import { decodeCursor, pageQuerySchema, pageSchema, seqCursorSchema, toPage } from '../pagination.js';
 import { DisplayNameSchema } from '../schemas.js';
 import {
   countSigningKeys,
@@ -79,8 +79,8 @@ export function register(app: CoreApp, deps: CoreDeps): void {
     }),
     (c) => {
       const { limit, cursor } = c.req.valid('query');
-      const rows = listSigningKeys(db, caller(c).developerId, limit + 1, decodeCursor(cursor, createdCursorSchema));
-      return c.json(toPage(rows, limit, publicSigningKey, (r) => [r.created_at, r.id]), 200);
+      const rows = listSigningKeys(db, caller(c).developerId, limit + 1, decodeCursor(cursor, seqCursorSchema));
+      return c.json(toPage(rows, limit, publicSigningKey, (r) => r.seq), 200);
     },
   );
 

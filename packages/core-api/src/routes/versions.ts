@@ -5,8 +5,8 @@ import { requireAuth } from '../auth/middleware.js';
 import { caller, type CoreApp, type CoreDeps } from '../context.js';
 import { BEARER, errorResponses, IdParam, jsonBody, jsonResponse } from '../openapi.js';
 import { loadOwnedApp } from '../ownership.js';
-import { decodeCursor, pageQuerySchema, pageSchema, toPage } from '../pagination.js';
-import { VersionSchema } from '../schemas.js';
+import { decodeCursor, pageQuerySchema, pageSchema, seqCursorSchema, toPage } from '../pagination.js';
+import { displayName, displayText, VersionSchema } from '../schemas.js';
 import {
   insertVersion,
   maxVersionCode,
@@ -20,11 +20,14 @@ import {
 export const MAX_VERSION_CODE = 2_147_483_647;
 /** Largest package a version may declare: 4 GiB. */
 export const MAX_PACKAGE_BYTES = 4 * 1024 ** 3;
+/** Longest version_name and release notes, in characters. */
+export const MAX_VERSION_NAME_CHARS = 64;
+export const MAX_RELEASE_NOTES_CHARS = 10_000;
 
 const CreateBody = z
   .object({
     version_code: z.number().int().min(1).max(MAX_VERSION_CODE).openapi({ description: 'must be higher than every earlier version of the app' }),
-    version_name: z.string().trim().min(1).max(64).regex(/^[^\p{Cc}]*$/u, 'must not contain control characters'),
+    version_name: displayName(MAX_VERSION_NAME_CHARS),
     package_url: z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
       .max(2048),
@@ -36,12 +39,12 @@ const CreateBody = z
       .regex(/^[A-Za-z0-9+/_=-]+$/, 'must be base64 or base64url')
       .openapi({ description: 'Ed25519 signature of the package by one of your signing keys (base64)' }),
     permissions: z
-      .array(z.string().regex(/^[a-z][a-z0-9_.:-]{0,63}$/, 'a permission name like camera or net.http'))
+      .array(z.string().regex(/^[a-z][a-z0-9_.:-]{0,63}$/, 'must be a permission name like camera or net.http'))
       .max(64)
       .transform((p) => [...new Set(p)])
       .optional(),
-    min_mosis_version: z.string().regex(/^\d{1,5}(\.\d{1,5}){1,2}$/, 'a version like 1.4 or 1.4.2').nullable().optional(),
-    release_notes: z.string().max(10_000).nullable().optional(),
+    min_mosis_version: z.string().regex(/^\d{1,5}(\.\d{1,5}){1,2}$/, 'must be a version like 1.4 or 1.4.2').nullable().optional(),
+    release_notes: displayText(MAX_RELEASE_NOTES_CHARS).nullable().optional(),
   })
   .openapi('CreateVersionRequest', {
     example: {
@@ -129,7 +132,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
     (c) => {
       const owned = loadOwnedApp(c, db, c.req.valid('param').id);
       const { limit, cursor } = c.req.valid('query');
-      const before = decodeCursor(cursor, z.number().int());
+      const before = decodeCursor(cursor, seqCursorSchema.max(MAX_VERSION_CODE));
       return c.json(toPage(listVersions(db, owned.id, limit + 1, before), limit, publicVersion, (r) => r.version_code), 200);
     },
   );

@@ -14,17 +14,35 @@ export interface DailyRow {
   unique_devices: number;
 }
 
-/** Daily event counts of one app over `from`..`to` (both included), optionally of one event type. */
-export function dailySeries(db: DB, appId: string, from: string, to: string, eventType?: string): DailyRow[] {
-  return orEmpty(() =>
-    eventType === undefined
-      ? db
-          .prepare('SELECT date, event_type, count, unique_devices FROM telemetry_daily WHERE app_id = ? AND date BETWEEN ? AND ?')
-          .all(appId, from, to)
-      : db
+/** A daily series, or how it would be too big: at least `eventTypes` types where at most `maxTypes` fit. */
+export type DailySeries = { kind: 'ok'; rows: DailyRow[] } | { kind: 'too_many_types'; eventTypes: number };
+
+/**
+ * Daily event counts of one app over `from`..`to` (both included), optionally of one event type. Without
+ * one, the range's distinct types are counted first, but only up to `maxTypes + 1` (the scan stops there,
+ * however many types the app has): more than `maxTypes` answers `too_many_types` and reads no rows. Both
+ * reads see one snapshot, so the rows hold no type the count did not see.
+ */
+export function dailySeries(db: DB, appId: string, from: string, to: string, eventType: string | undefined, maxTypes: number): DailySeries {
+  return orEmpty(() => [
+    db.transaction((): DailySeries => {
+      if (eventType !== undefined) {
+        const rows = db
           .prepare('SELECT date, event_type, count, unique_devices FROM telemetry_daily WHERE app_id = ? AND date BETWEEN ? AND ? AND event_type = ?')
-          .all(appId, from, to, eventType),
-  ) as DailyRow[];
+          .all(appId, from, to, eventType) as DailyRow[];
+        return { kind: 'ok', rows };
+      }
+      const types = db
+        .prepare('SELECT count(*) FROM (SELECT DISTINCT event_type FROM telemetry_daily WHERE app_id = ? AND date BETWEEN ? AND ? LIMIT ?)')
+        .pluck()
+        .get(appId, from, to, maxTypes + 1) as number;
+      if (types > maxTypes) return { kind: 'too_many_types', eventTypes: types };
+      const rows = db
+        .prepare('SELECT date, event_type, count, unique_devices FROM telemetry_daily WHERE app_id = ? AND date BETWEEN ? AND ?')
+        .all(appId, from, to) as DailyRow[];
+      return { kind: 'ok', rows };
+    })(),
+  ])[0] ?? { kind: 'ok', rows: [] };
 }
 
 export interface CrashGroupRow {
@@ -39,11 +57,11 @@ export interface CrashGroupRow {
 }
 
 /**
- * Crash groups of one app over `from`..`to`, most frequent first. `devices` is exact over the range
- * (distinct devices from crash_daily_devices, not a sum of daily counts); type and message are those of
- * the group's first day in the range.
+ * Crash groups of one app over `from`..`to`, most frequent first, at most `limit`. `devices` is exact over
+ * the range (distinct devices from crash_daily_devices, not a sum of daily counts); type and message are
+ * those of the group's first day in the range; `app_versions` the first `maxVersions` in sorted order.
  */
-export function crashGroups(db: DB, appId: string, from: string, to: string, limit: number): CrashGroupRow[] {
+export function crashGroups(db: DB, appId: string, from: string, to: string, limit: number, maxVersions: number): CrashGroupRow[] {
   return orEmpty(() => {
     const groups = db
       .prepare(
@@ -64,10 +82,13 @@ export function crashGroups(db: DB, appId: string, from: string, to: string, lim
       .all(appId, from, to, wanted) as { fingerprint: string; crash_type: string; message: string | null }[];
     const versions = db
       .prepare(
-        `SELECT DISTINCT d.fingerprint, v.value AS version FROM crash_daily d, json_each(d.app_versions) v
-         WHERE d.app_id = ? AND d.date BETWEEN ? AND ? AND d.fingerprint IN (SELECT value FROM json_each(?))`,
+        `SELECT fingerprint, version FROM (
+           SELECT fingerprint, version, row_number() OVER (PARTITION BY fingerprint ORDER BY version) AS rn FROM (
+             SELECT DISTINCT d.fingerprint, v.value AS version FROM crash_daily d, json_each(d.app_versions) v
+             WHERE d.app_id = ? AND d.date BETWEEN ? AND ? AND d.fingerprint IN (SELECT value FROM json_each(?))))
+         WHERE rn <= ?`,
       )
-      .all(appId, from, to, wanted) as { fingerprint: string; version: string }[];
+      .all(appId, from, to, wanted, maxVersions) as { fingerprint: string; version: string }[];
     const devices = db
       .prepare(
         `SELECT fingerprint, count(DISTINCT device_id) AS n FROM crash_daily_devices

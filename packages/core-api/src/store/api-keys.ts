@@ -4,6 +4,8 @@ import type { Permission } from '../auth/permissions.js';
 import { jsonArray, perDb } from './prepare.js';
 
 export interface ApiKeyRow {
+  /** Creation order (rowid): what lists order and page on. */
+  seq: number;
   id: string;
   developer_id: string;
   name: string;
@@ -23,11 +25,10 @@ const stmts = perDb((db) => ({
   ),
   byHash: db.prepare<[string]>('SELECT * FROM api_keys WHERE key_hash = ?'),
   count: db.prepare<[string]>('SELECT count(*) AS n FROM api_keys WHERE developer_id = ?'),
-  firstPage: db.prepare<[string, number]>(
-    'SELECT * FROM api_keys WHERE developer_id = ? ORDER BY created_at DESC, id DESC LIMIT ?',
-  ),
-  nextPage: db.prepare<[string, string, string, number]>(
-    'SELECT * FROM api_keys WHERE developer_id = ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?',
+  owned: db.prepare<[string, string]>('SELECT * FROM api_keys WHERE id = ? AND developer_id = ?'),
+  firstPage: db.prepare<[string, number]>('SELECT * FROM api_keys WHERE developer_id = ? ORDER BY seq DESC LIMIT ?'),
+  nextPage: db.prepare<[string, number, number]>(
+    'SELECT * FROM api_keys WHERE developer_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
   ),
   revoke: db.prepare<[string, string, string]>(
     'UPDATE api_keys SET revoked_at = ? WHERE id = ? AND developer_id = ? AND revoked_at IS NULL RETURNING *',
@@ -53,10 +54,15 @@ export function countApiKeys(db: DB, developerId: string): number {
   return (stmts(db).count.get(developerId) as { n: number }).n;
 }
 
-/** A page of a developer's keys, newest first; `after` is the (created_at, id) of the last row seen. */
-export function listApiKeys(db: DB, developerId: string, limit: number, after?: [string, string]): ApiKeyRow[] {
+/** The developer's key `id`, revoked or not; undefined when it is not theirs. */
+export function ownedApiKey(db: DB, developerId: string, id: string): ApiKeyRow | undefined {
+  return stmts(db).owned.get(id, developerId) as ApiKeyRow | undefined;
+}
+
+/** A page of a developer's keys, newest first; `before` is the seq of the last row seen. */
+export function listApiKeys(db: DB, developerId: string, limit: number, before?: number): ApiKeyRow[] {
   const s = stmts(db);
-  return (after ? s.nextPage.all(developerId, after[0], after[1], limit) : s.firstPage.all(developerId, limit)) as ApiKeyRow[];
+  return (before === undefined ? s.firstPage.all(developerId, limit) : s.nextPage.all(developerId, before, limit)) as ApiKeyRow[];
 }
 
 /** Revokes the caller's key; undefined when it is not theirs or already revoked. */

@@ -3,6 +3,8 @@ import { randomUUID } from 'node:crypto';
 import { perDb } from './prepare.js';
 
 export interface SigningKeyRow {
+  /** Creation order (rowid): what lists order and page on. */
+  seq: number;
   id: string;
   developer_id: string;
   name: string;
@@ -20,11 +22,9 @@ const stmts = perDb((db) => ({
     'SELECT id FROM signing_keys WHERE developer_id = ? AND fingerprint = ? AND is_active = 1',
   ),
   count: db.prepare<[string]>('SELECT count(*) AS n FROM signing_keys WHERE developer_id = ?'),
-  firstPage: db.prepare<[string, number]>(
-    'SELECT * FROM signing_keys WHERE developer_id = ? ORDER BY created_at DESC, id DESC LIMIT ?',
-  ),
-  nextPage: db.prepare<[string, string, string, number]>(
-    'SELECT * FROM signing_keys WHERE developer_id = ? AND (created_at, id) < (?, ?) ORDER BY created_at DESC, id DESC LIMIT ?',
+  firstPage: db.prepare<[string, number]>('SELECT * FROM signing_keys WHERE developer_id = ? ORDER BY seq DESC LIMIT ?'),
+  nextPage: db.prepare<[string, number, number]>(
+    'SELECT * FROM signing_keys WHERE developer_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?',
   ),
   deactivate: db.prepare<[string, string]>(
     'UPDATE signing_keys SET is_active = 0 WHERE id = ? AND developer_id = ? AND is_active = 1 RETURNING *',
@@ -43,9 +43,10 @@ export function countSigningKeys(db: DB, developerId: string): number {
   return (stmts(db).count.get(developerId) as { n: number }).n;
 }
 
-export function listSigningKeys(db: DB, developerId: string, limit: number, after?: [string, string]): SigningKeyRow[] {
+/** A page of a developer's signing keys, newest first; `before` is the seq of the last row seen. */
+export function listSigningKeys(db: DB, developerId: string, limit: number, before?: number): SigningKeyRow[] {
   const s = stmts(db);
-  return (after ? s.nextPage.all(developerId, after[0], after[1], limit) : s.firstPage.all(developerId, limit)) as SigningKeyRow[];
+  return (before === undefined ? s.firstPage.all(developerId, limit) : s.nextPage.all(developerId, before, limit)) as SigningKeyRow[];
 }
 
 /** Deactivates the caller's active key; undefined when not theirs or already inactive. */

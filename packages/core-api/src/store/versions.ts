@@ -5,6 +5,8 @@ import { jsonArray, perDb } from './prepare.js';
 export type VersionStatus = 'draft' | 'review' | 'approved' | 'published' | 'rejected';
 
 export interface VersionRow {
+  /** Creation order (rowid): the review queue's order. */
+  seq: number;
   id: string;
   app_id: string;
   version_code: number;
@@ -54,7 +56,7 @@ const stmts = perDb((db) => ({
   ),
   inReview: db.prepare<[string, number]>(
     `SELECT v.*, a.package_id, a.name AS app_name FROM app_versions v JOIN apps a ON a.id = v.app_id
-     WHERE v.status = ? ORDER BY v.created_at, v.id LIMIT ?`,
+     WHERE v.status = ? ORDER BY v.seq LIMIT ?`,
   ),
 }));
 
