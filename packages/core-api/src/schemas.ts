@@ -29,6 +29,7 @@ export const SessionSchema = z
       developer: { id: 'acef7802-422e-4c65-8f7a-6d8f29cca84d', email: 'ada@example.com', name: 'Ada Lovelace', verified: false, created_at: '2026-11-28T10:00:00.000Z' },
       token: 'ms_TRgncwC-qnzWDcrmj51MEpc6kbq8i5I2Ihz6eTMNJFs',
       expires_at: '2026-12-28T10:00:00.000Z',
+      device_token: 'md_Qm9vdHN0cmFwcGluZyBhIGRldmljZSB0b2tlbiBoZXJl',
     },
   });
 
