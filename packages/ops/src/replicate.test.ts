@@ -145,6 +145,7 @@ describe('ops replicate', () => {
     const healthy = await ops('restore-drill');
     expect(healthy.code, healthy.output).toBe(0);
     expect(healthy.output).toMatch(/portal\.db: integrity_check ok[\s\S]*lag [\d.]+ s[\s\S]*would lose: nothing/);
+    expect(healthy.output).toMatch(/  replica file \(\S+\/backups\), generation [0-9a-f]{16}, /);
 
     // A write Litestream never saw (it is not running): the replica now lags the live database.
     const live = openDatabase(`${env.DATA_DIR}/portal.db`);
