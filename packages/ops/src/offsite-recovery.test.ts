@@ -86,6 +86,7 @@ describe.skipIf(!sshd && !required)('recovery from the off-site replica alone', 
 
     const drill = await runOps(['restore-drill'], env);
     expect(drill.code, drill.output).toBe(0);
+    expect(drill.output).toMatch(/in [\d.]+ s: [\d.]+ MiB at [\d.]+ MiB\/s, \d+ s per GiB/);
     for (const db of ['portal', 'telemetry']) {
       expect(drill.output).toMatch(new RegExp(`${db}\\.db: integrity_check ok\\n  replica file \\(\\S+/backups\\), [^\\n]*lag [\\d.]+ s\\n  replica offsite \\(\\S+@127\\.0\\.0\\.1:${server.port}:${far}\\), [^\\n]*lag [\\d.]+ s\\n`));
     }

@@ -6,15 +6,18 @@ import type { CommandContext } from '../command.js';
 import { checkDatabase } from '../database-check.js';
 import { currentGenerations, generations, livePath, LOCAL_REPLICA, OFFSITE_REPLICA, replicaPlace, replication, type Replication } from '../litestream.js';
 import { localPackages, listOffsite } from '../offsite/packages.js';
-import { databaseNames, restoreAll } from './restore.js';
+import { databaseNames, restoreAll, restoredBytes } from './restore.js';
 
 /** Replica lag above which the drill fails (exit 1), so that a cron job or a monitor can alert on it. */
 export const DEFAULT_MAX_LAG_SECONDS = 60;
 
+const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
+
 export const usage = `restore-drill [--from file|offsite] [--config PATH] [--max-lag SECONDS]
     restore both databases into a temporary directory (from the newest replica, or --from one),
-    verify them, report each replica's lag (the off-site one's too) and the rows a restore right
-    now would lose; exit 1 if a check fails or a lag exceeds --max-lag
+    verify them, report the restore rate (s per GiB), each replica's lag (the off-site one's too)
+    and the rows a restore right now would lose; exit 1 if a check fails or a lag exceeds --max-lag
     (default ${DEFAULT_MAX_LAG_SECONDS} s). Safe while the services run.`;
 
 /** `ops restore-drill`: proves the backups restore, and says how far behind they are. */
@@ -37,7 +40,12 @@ export async function run(ctx: CommandContext): Promise<number> {
     const started = performance.now();
     const restored = await restoreAll(r, dir, from);
     const seconds = (performance.now() - started) / 1000;
-    ctx.out(`restored both databases from ${from ? replicaPlace(r, from) : 'the newest replica'} in ${seconds.toFixed(1)} s`);
+    // The restore rate gives the RTO of a database of any size (the README's RTO/RPO figures).
+    const bytes = restoredBytes(dir);
+    ctx.out(
+      `restored both databases from ${from ? replicaPlace(r, from) : 'the newest replica'} in ${seconds.toFixed(1)} s: ` +
+        `${(bytes / MiB).toFixed(1)} MiB at ${(bytes / MiB / seconds).toFixed(1)} MiB/s, ${((seconds * GiB) / bytes).toFixed(0)} s per GiB`,
+    );
 
     let ok = true;
     for (const name of databaseNames()) {

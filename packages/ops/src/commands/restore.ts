@@ -1,5 +1,5 @@
 import { DATABASES, type DatabaseName } from '@mosis/shared';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { CommandContext } from '../command.js';
 import { checkDatabase, formatRows, type DatabaseReport } from '../database-check.js';
@@ -75,4 +75,9 @@ export async function restoreAll(r: Replication, dir: string, replica?: string):
     reports.set(name, checkDatabase(output));
   }
   return reports;
+}
+
+/** Bytes of the restored database files in `dir`. */
+export function restoredBytes(dir: string): number {
+  return databaseNames().reduce((n, name) => n + statSync(join(dir, DATABASES[name].file)).size, 0);
 }
