@@ -3,14 +3,21 @@
 #   docker build -t mosis-portal .
 #   docker run -d -p 8080:8080 -p 8081:8081 -v mosis-data:/data -v mosis-backups:/backups mosis-portal
 #
-# On a Synology NAS use docker-compose.yml beside this file.
+# On a Synology NAS use docker-compose.yml beside this file. `npm run test:image` builds and runs it.
+
+# Base images: Debian 12 with Node 20 and a `node` user of uid 1000. Where none can be pulled,
+# scripts/test-image.mjs passes locally made ones (--build-arg NODE_IMAGE=... BUILD_IMAGE=...).
+ARG NODE_IMAGE=node:20-bookworm-slim
+ARG BUILD_IMAGE=node:20-bookworm-slim
 
 # ---- build: install everything, compile ---------------------------------------------------------------
-FROM node:20-bookworm-slim AS build
-# better-sqlite3 compiles its native addon where no prebuilt binary fits.
-RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 make g++ \
- && rm -rf /var/lib/apt/lists/*
+FROM ${BUILD_IMAGE} AS build
+# better-sqlite3 compiles its native addon where no prebuilt binary fits (a base may bring the tools).
+RUN if ! command -v python3 >/dev/null || ! command -v make >/dev/null || ! command -v g++ >/dev/null; then \
+      apt-get update \
+      && apt-get install -y --no-install-recommends python3 make g++ \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi
 RUN npm install -g pnpm@12.4.2
 WORKDIR /src
 
@@ -20,14 +27,18 @@ COPY packages/shared/package.json packages/shared/
 COPY packages/core-api/package.json packages/core-api/
 COPY packages/ingest/package.json packages/ingest/
 COPY packages/ops/package.json packages/ops/
-RUN pnpm install --frozen-lockfile
+# node-gyp uses the headers that come with this Node (no download) when the base has them.
+RUN prefix=$(dirname "$(dirname "$(readlink -f "$(command -v node)")")") \
+ && if [ -f "$prefix/include/node/node.h" ]; then export npm_config_nodedir="$prefix"; fi \
+ && JOBS=max pnpm install --frozen-lockfile
 COPY tsconfig.base.json tsconfig.json ./
 COPY packages packages
 RUN pnpm exec tsc -b
 
 # ---- the image's tree: production dependencies and compiled code only --------------------------------
 # A second install from the store the first one filled: no typescript, vitest or autocannon. The launcher
-# finds the services and the migrations by their places in the workspace, so the layout stays.
+# finds the services and the migrations by their places in the workspace, so the layout stays. Of
+# better-sqlite3's build only the addon stays (its objects are 16 MB).
 WORKDIR /app
 COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
 COPY packages/shared/package.json packages/shared/
@@ -36,14 +47,17 @@ COPY packages/ingest/package.json packages/ingest/
 COPY packages/ops/package.json packages/ops/
 RUN pnpm install --prod --frozen-lockfile --offline \
  && for p in shared core-api ingest ops; do cp -r "/src/packages/$p/dist" "packages/$p/"; done \
- && find packages -path '*/dist/*' -name '*.test.*' -delete
+ && find packages -path '*/dist/*' -name '*.test.*' -delete \
+ && addon=$(find node_modules/.pnpm -path '*/better-sqlite3/build/Release/better_sqlite3.node') \
+ && mv "$addon" /tmp/ && rm -rf "${addon%/Release/*}"/* && mkdir -p "${addon%/*}" && mv /tmp/better_sqlite3.node "$addon"
 COPY migrations migrations
-COPY litestream.yml ./
+COPY litestream.yml litestream-offsite-sftp.yml litestream-offsite-s3.yml ./
 COPY docker docker
 
 # Litestream: the binary of the npm package @flydotio/litestream for this platform (its `litestream` bin
-# is a Node wrapper that forwards neither signals nor exit codes). The lockfile, made on x86-64, holds the
-# linux-x64 build; on an ARM64 NAS the build fetches the linux-arm64 build of the same version.
+# is a Node wrapper that forwards neither signals nor exit codes), moved onto PATH, where the ops commands
+# look when the package has none. The lockfile, made on x86-64, holds the linux-x64 build; on an ARM64
+# NAS the build fetches the linux-arm64 build of the same version.
 RUN arch=$(node -p process.arch) \
  && bin=packages/ops/node_modules/@flydotio/litestream/../litestream-linux-$arch/litestream \
  && if [ ! -x "$bin" ]; then \
@@ -51,15 +65,19 @@ RUN arch=$(node -p process.arch) \
       && tar -xzf "flydotio-litestream-linux-$arch-1.0.1.tgz" && bin=package/litestream; \
     fi \
  && cp "$bin" /usr/local/bin/litestream \
- && rm -rf package flydotio-litestream-*.tgz \
+ && rm -rf "$bin" package flydotio-litestream-*.tgz \
  && litestream version
 
 # ---- runtime ------------------------------------------------------------------------------------------
-FROM node:20-bookworm-slim
+FROM ${NODE_IMAGE}
+# sftp (OpenSSH's client) copies the package files to the off-site replica, checking the host key.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends openssh-client \
+ && apt-get clean && rm -rf /var/lib/apt/lists/*
+# LITESTREAM_CONFIG is left unset: litestream.yml, or litestream-offsite-*.yml when OFFSITE_* is set.
 ENV NODE_ENV=production \
     DATA_DIR=/data \
     BACKUP_DIR=/backups \
-    LITESTREAM_CONFIG=/app/litestream.yml \
     LITESTREAM=true \
     HOST=0.0.0.0 \
     CORE_PORT=8080 \

@@ -4,23 +4,28 @@
 # forwards the signal to the launcher, waits for both services to stop, syncs a last time and exits.
 #
 # Settings (the image sets them; tests point them at temporary directories):
-#   DATA_DIR (/data), BACKUP_DIR (/backups), LITESTREAM_CONFIG (/app/litestream.yml),
-#   LITESTREAM_BIN (litestream on PATH).
+#   DATA_DIR (/data), BACKUP_DIR (/backups), LITESTREAM_BIN (litestream on PATH), LITESTREAM_CONFIG
+#   (unset: litestream.yml, or litestream-offsite-sftp.yml / -s3.yml when OFFSITE_* is set).
 set -eu
 
 APP_DIR=$(cd "$(dirname "$0")/.." && pwd)
+OPS="$APP_DIR/packages/ops/dist/cli.js"
 DATA_DIR=${DATA_DIR:-/data}
 BACKUP_DIR=${BACKUP_DIR:-/backups}
-CONFIG=${LITESTREAM_CONFIG:-$APP_DIR/litestream.yml}
 LITESTREAM_BIN=${LITESTREAM_BIN:-litestream}
 # The services leave WAL checkpoints to Litestream (packages/shared/src/db.ts).
 LITESTREAM=true
 export DATA_DIR BACKUP_DIR LITESTREAM
+# The ops command line chooses the config as every ops command does, and stops here with a message
+# naming a bad OFFSITE_* variable.
+CONFIG=$(node "$OPS" litestream-config) || exit 2
 
 mkdir -p "$DATA_DIR" "$BACKUP_DIR"
+fresh=
 for db in portal telemetry; do
   path="$DATA_DIR/$db.db"
   if [ ! -e "$path" ]; then
+    fresh=1
     # Leftovers of a deleted database: SQLite would replay an old WAL into the restored file, and
     # Litestream's shadow directory describes a database that is gone.
     rm -rf "$path-wal" "$path-shm" "$DATA_DIR/.$db.db-litestream"
@@ -29,6 +34,15 @@ for db in portal telemetry; do
     if [ -e "$path" ]; then echo "entrypoint: $db.db restored from its replica"; else echo "entrypoint: $db.db is new"; fi
   fi
 done
+
+# A fresh data volume: the package files, and the device-hash secret when the backups lack it too, come
+# back from the off-site SFTP replica (Litestream copies only the databases). A far side that is down
+# does not stop the start.
+if [ -n "$fresh" ] && [ -n "${OFFSITE_SFTP_HOST:-}" ]; then
+  if ! node "$OPS" offsite-sync --pull; then
+    echo "entrypoint: WARNING: nothing restored from the off-site replica; run \`mosis-ops offsite-sync --pull\` once it answers"
+  fi
+fi
 
 # The device-hash secret is a file, not a database: Litestream does not replicate it. Keep a copy beside
 # the replicas (restored from there when the data volume was lost), or unique-device counts would split

@@ -3,7 +3,9 @@ import { baseConfigSchema, ConfigError, loadConfig } from '@mosis/shared';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import type { Command, CommandContext } from './command.js';
+import * as litestreamConfig from './commands/litestream-config.js';
 import * as migrate from './commands/migrate.js';
+import * as offsiteSync from './commands/offsite-sync.js';
 import * as prune from './commands/prune.js';
 import * as replicate from './commands/replicate.js';
 import * as restoreDrill from './commands/restore-drill.js';
@@ -13,7 +15,18 @@ import * as rollup from './commands/rollup.js';
 import * as stats from './commands/stats.js';
 
 /** Every subcommand, one module each under commands/. */
-export const COMMANDS: Record<string, Command> = { migrate, replicate, restore, 'restore-drill': restoreDrill, rollup, prune, stats, review };
+export const COMMANDS: Record<string, Command> = {
+  migrate,
+  replicate,
+  restore,
+  'restore-drill': restoreDrill,
+  'offsite-sync': offsiteSync,
+  'litestream-config': litestreamConfig,
+  rollup,
+  prune,
+  stats,
+  review,
+};
 
 /** Options any subcommand may take; each subcommand reads the ones it needs. */
 const OPTIONS = {
@@ -21,6 +34,7 @@ const OPTIONS = {
   to: { type: 'string' },
   from: { type: 'string' },
   'dry-run': { type: 'boolean' },
+  pull: { type: 'boolean' },
   config: { type: 'string' },
   'max-lag': { type: 'string' },
   notes: { type: 'string' },
@@ -94,7 +108,8 @@ export async function runCli(argv: string[], out = console.log, err = console.er
     return await command.run(ctx);
   } catch (e) {
     err(`ops ${name}: ${(e as Error).message}`);
-    return 1;
+    // A bad OFFSITE_* (read by the commands that replicate) is bad usage, like a bad DATA_DIR above.
+    return e instanceof ConfigError ? 2 : 1;
   }
 }
 

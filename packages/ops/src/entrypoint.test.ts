@@ -1,10 +1,10 @@
-import { freePort, tempDir, type ChildHandle } from '@mosis/shared';
-import { spawn, spawnSync } from 'node:child_process';
+import { freePort, tempDir } from '@mosis/shared';
+import { spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { litestreamBinary } from './litestream.js';
-import { createKey, deploymentEnv, ENTRYPOINT, killTree, postJson, register, started, stop, type Deployment } from './testing.js';
+import { createKey, deploymentEnv, killTree, postJson, register, spawnEntrypoint, started, stop, type Deployment } from './testing.js';
 
 // The image's start-up script, run here with the real Litestream binary and temporary volumes.
 const HEALTHCHECK = fileURLToPath(new URL('../../../docker/healthcheck.mjs', import.meta.url));
@@ -15,17 +15,6 @@ afterEach(() => {
   running = undefined;
 });
 afterAll(() => dir.cleanup());
-
-function spawnEntrypoint(env: NodeJS.ProcessEnv): ChildHandle {
-  const child = spawn('sh', [ENTRYPOINT], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => resolve({ code, signal })),
-  );
-  return { child, output: () => out, exited };
-}
 
 function healthcheck(env: NodeJS.ProcessEnv): number | null {
   return spawnSync(process.execPath, [HEALTHCHECK], { env: { ...process.env, ...env } }).status;
@@ -50,6 +39,13 @@ describe('docker/entrypoint.sh', () => {
     expect(await stop(running), running.proc.output()).toBe(0);
     expect(running.proc.output()).toContain('litestream shut down');
     expect(healthcheck(env)).toBe(1);
+  });
+
+  it('stops before anything else, naming the variable, when the off-site replica is half configured', async () => {
+    const bad = spawnEntrypoint({ ...env, OFFSITE_SFTP_HOST: 'nas2.local' });
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.output()).toContain('OFFSITE_SFTP_USER');
+    expect(bad.output()).not.toContain('entrypoint:');
   });
 
   it('restores both databases from the replicas when the data volume is lost, ignoring stale leftovers', async () => {

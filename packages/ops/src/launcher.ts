@@ -1,6 +1,9 @@
+import { ConfigError } from '@mosis/shared';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadOffsite, type Offsite } from './offsite/config.js';
+import { startOffsiteSync } from './offsite/periodic.js';
 import { waitForQuiet } from './quiet.js';
 
 /** Entry points of the two services, next to this package in the workspace (source and image alike). */
@@ -42,10 +45,22 @@ export function launch(): void {
   const children = new Map<string, ChildProcess>();
   let stopping = false;
   let exitCode = 0;
+  // Package files and the device-hash secret to the off-site SFTP replica (Litestream copies only the
+  // databases); an invalid OFFSITE_* stops the start here, before the services.
+  let offsite: Offsite | undefined;
+  try {
+    offsite = loadOffsite(process.env);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`launcher: ${err.message}`);
+    process.exit(2);
+  }
+  const offsiteSync = offsite?.kind === 'sftp' ? startOffsiteSync(offsite, resolve(process.env.DATA_DIR || './data'), (line) => console.error(`launcher: ${line}`)) : undefined;
 
   const stopAll = (signal: NodeJS.Signals) => {
     if (stopping) return;
     stopping = true;
+    offsiteSync?.stop();
     for (const child of children.values()) child.kill(signal);
     setTimeout(() => {
       for (const child of children.values()) child.kill('SIGKILL');

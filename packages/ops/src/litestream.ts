@@ -4,9 +4,20 @@ import { existsSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadOffsite, type Offsite } from './offsite/config.js';
 
 /** The repository's `litestream.yml` (three levels above both `src/` and `dist/` of this package). */
 export const DEFAULT_LITESTREAM_CONFIG = fileURLToPath(new URL('../../../litestream.yml', import.meta.url));
+
+/** The configs with an off-site replica beside the local one, used when OFFSITE_* is set (Litestream 0.3 has no conditional replicas). */
+export const OFFSITE_LITESTREAM_CONFIGS = {
+  sftp: fileURLToPath(new URL('../../../litestream-offsite-sftp.yml', import.meta.url)),
+  s3: fileURLToPath(new URL('../../../litestream-offsite-s3.yml', import.meta.url)),
+} as const;
+
+/** Litestream's names of the two replicas in those configs (`file` alone in litestream.yml). */
+export const LOCAL_REPLICA = 'file';
+export const OFFSITE_REPLICA = 'offsite';
 
 /** Where replicas go when BACKUP_DIR is unset: beside the databases, for a laptop. The image sets /backups. */
 export const DEFAULT_BACKUP_SUBDIR = 'backups';
@@ -41,14 +52,18 @@ export interface Replication {
   backupDir: string;
   /** The environment Litestream runs with: DATA_DIR and BACKUP_DIR set, absolute, for ${VAR} expansion. */
   env: NodeJS.ProcessEnv;
+  /** The off-site replica from OFFSITE_*, if configured (the config then names it `offsite`). */
+  offsite: Offsite | undefined;
 }
 
 /**
- * Resolves the config file (`--config`, else `LITESTREAM_CONFIG`, else the repository's) and the two
- * directories. DATA_DIR comes validated from the shared config; BACKUP_DIR defaults to DATA_DIR/backups.
+ * Resolves the config file (`--config`, else `LITESTREAM_CONFIG`, else the repository's litestream.yml,
+ * or its off-site variant when OFFSITE_* is set) and the two directories. DATA_DIR comes validated from
+ * the shared config; BACKUP_DIR defaults to DATA_DIR/backups. Throws ConfigError for half-set OFFSITE_*.
  */
 export function replication(dataDir: string, configOption?: string, env: NodeJS.ProcessEnv = process.env): Replication {
-  const configPath = resolve(configOption || env.LITESTREAM_CONFIG || DEFAULT_LITESTREAM_CONFIG);
+  const offsite = loadOffsite(env);
+  const configPath = resolve(configOption || env.LITESTREAM_CONFIG || (offsite ? OFFSITE_LITESTREAM_CONFIGS[offsite.kind] : DEFAULT_LITESTREAM_CONFIG));
   if (!existsSync(configPath)) throw new Error(`litestream config not found: ${configPath}`);
   const data = resolve(dataDir);
   const backupDir = resolve(env.BACKUP_DIR || join(data, DEFAULT_BACKUP_SUBDIR));
@@ -58,6 +73,7 @@ export function replication(dataDir: string, configOption?: string, env: NodeJS.
     dataDir: data,
     backupDir,
     env: { ...env, DATA_DIR: data, BACKUP_DIR: backupDir },
+    offsite,
   };
 }
 
@@ -91,9 +107,12 @@ export function lastLine(res: LitestreamResult): string {
   return lines.at(-1) ?? `exit code ${res.code}`;
 }
 
-/** Restores one database from its newest replica to `output`, which must not exist yet. */
-export async function restoreTo(r: Replication, name: DatabaseName, output: string): Promise<void> {
-  const res = await runLitestream(r, 'restore', ['-o', output, livePath(r, name)]);
+/**
+ * Restores one database to `output`, which must not exist yet: from `replica` (a name in the config), or
+ * else from the replica Litestream finds newest.
+ */
+export async function restoreTo(r: Replication, name: DatabaseName, output: string, replica?: string): Promise<void> {
+  const res = await runLitestream(r, 'restore', [...(replica ? ['-replica', replica] : []), '-o', output, livePath(r, name)]);
   if (res.code !== 0) throw new Error(`restore ${name}: ${lastLine(res)}`);
   removeRestoreLeftovers(output);
 }
@@ -202,18 +221,34 @@ export function parseGoDuration(text: string): number {
   return sign * parts.reduce((ms, [, n, unit]) => ms + Number(n) * GO_DURATION_UNITS_MS[unit!]!, 0);
 }
 
+/** Each replica's current generation (the one with the latest `end`), by replica name, in name order. */
+export function currentGenerations(gens: Generation[]): Map<string, Generation> {
+  const current = new Map<string, Generation>();
+  for (const g of [...gens].sort((a, b) => a.replica.localeCompare(b.replica) || b.end.getTime() - a.end.getTime())) {
+    if (!current.has(g.replica)) current.set(g.replica, g);
+  }
+  return current;
+}
+
+/** Where a replica is, for messages: BACKUP_DIR for the local one, the off-site target for the other. */
+export function replicaPlace(r: Replication, replica: string): string {
+  return replica === OFFSITE_REPLICA && r.offsite ? r.offsite.label : replica === LOCAL_REPLICA ? r.backupDir : replica;
+}
+
 /**
- * One line about a database's replica, for `ops stats`: its newest generation, when it was last
+ * One line per replica of a database, for `ops stats`: its current generation, when it was last
  * replicated and how far it lags the live file. Never throws: stats must print the rest regardless.
  */
-export async function describeReplica(dataDir: string, name: DatabaseName, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+export async function describeReplicas(dataDir: string, name: DatabaseName, env: NodeJS.ProcessEnv = process.env): Promise<string[]> {
   try {
     const r = replication(dataDir, undefined, env);
-    const [gen] = (await generations(r, name)).sort((a, b) => b.end.getTime() - a.end.getTime());
-    if (!gen) return `replica: none yet in ${r.backupDir} (is Litestream running?)`;
-    const lag = (Math.max(0, gen.lagMs) / 1000).toFixed(1);
-    return `replica: ${r.backupDir}, generation ${gen.generation}, last replicated ${gen.end.toISOString()}, lag ${lag} s`;
+    const current = currentGenerations(await generations(r, name));
+    if (current.size === 0) return [`replica: none yet in ${r.backupDir} (is Litestream running?)`];
+    return [...current].map(([replica, gen]) => {
+      const lag = (Math.max(0, gen.lagMs) / 1000).toFixed(1);
+      return `replica: ${replicaPlace(r, replica)}, generation ${gen.generation}, last replicated ${gen.end.toISOString()}, lag ${lag} s`;
+    });
   } catch (err) {
-    return `replica: unknown (${(err as Error).message})`;
+    return [`replica: unknown (${(err as Error).message})`];
   }
 }

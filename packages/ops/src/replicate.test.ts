@@ -145,6 +145,9 @@ describe('ops replicate', () => {
     const healthy = await ops('restore-drill');
     expect(healthy.code, healthy.output).toBe(0);
     expect(healthy.output).toMatch(/portal\.db: integrity_check ok[\s\S]*lag [\d.]+ s[\s\S]*would lose: nothing/);
+    // The restore rate, from which the README's RTO figures come.
+    expect(healthy.output).toMatch(/restored both databases from the newest replica in [\d.]+ s: [\d.]+ MiB at [\d.]+ MiB\/s, \d+ s per GiB/);
+    expect(healthy.output).toMatch(/  replica file \(\S+\/backups\), generation [0-9a-f]{16}, /);
 
     // A write Litestream never saw (it is not running): the replica now lags the live database.
     const live = openDatabase(`${env.DATA_DIR}/portal.db`);

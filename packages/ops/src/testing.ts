@@ -1,7 +1,9 @@
 import { freePort, openDatabase, spawnNode, waitForHttp, type ChildHandle } from '@mosis/shared';
-import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { createHash, randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runCli } from './cli.js';
 
@@ -32,6 +34,18 @@ export async function deploymentEnv(root: string, extra: NodeJS.ProcessEnv = {})
     LOG_LEVEL: 'info',
     ...extra,
   };
+}
+
+/** Runs docker/entrypoint.sh (the image's start-up) with `env` over this environment, collecting its output. */
+export function spawnEntrypoint(env: NodeJS.ProcessEnv): ChildHandle {
+  const child = spawn('sh', [ENTRYPOINT], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  return { child, output: () => out, exited };
 }
 
 /** Runs `ops replicate` (what `npm run start:replicated` runs) and waits until both services answer. */
@@ -240,4 +254,98 @@ export function tableContents(path: string): Record<string, string[]> {
   } finally {
     db.close();
   }
+}
+
+/** OpenSSH's server, if installed (Debian: openssh-server); undefined otherwise. */
+export function sshdBinary(): string | undefined {
+  for (const path of ['/usr/sbin/sshd', '/usr/local/sbin/sshd']) if (existsSync(path)) return path;
+  try {
+    return execFileSync('sh', ['-c', 'command -v sshd'], { encoding: 'utf8' }).trim() || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A real sshd on 127.0.0.1 standing in for the other NAS: what an off-site SFTP replica needs to reach it. */
+export interface SshServer {
+  proc: ChildHandle;
+  port: number;
+  user: string;
+  /** A private key the server accepts, and a known_hosts file that names the server's host key. */
+  clientKey: string;
+  knownHosts: string;
+  /** The known_hosts line of another host key: for a test of a changed key. */
+  wrongKnownHosts: string;
+}
+
+function keygen(path: string): string {
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'mosis-test', '-f', path]);
+  return readFileSync(`${path}.pub`, 'utf8').trim().split(' ').slice(0, 2).join(' ');
+}
+
+/**
+ * Starts sshd in the foreground on a free loopback port with its own host key and a temporary
+ * authorized_keys (only key logins, for the user running the tests; sftp via internal-sftp), and waits
+ * until it listens.
+ */
+export async function startSshd(sshd: string, dir: string): Promise<SshServer> {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const hostKey = keygen(join(dir, 'host_key'));
+  const otherHostKey = keygen(join(dir, 'other_host_key'));
+  const clientPub = keygen(join(dir, 'client_key'));
+  writeFileSync(join(dir, 'authorized_keys'), `${clientPub}\n`);
+  writeFileSync(join(dir, 'known_hosts'), `[127.0.0.1]:${port} ${hostKey}\n`);
+  writeFileSync(join(dir, 'wrong_known_hosts'), `[127.0.0.1]:${port} ${otherHostKey}\n`);
+  writeFileSync(
+    join(dir, 'sshd_config'),
+    [
+      `Port ${port}`,
+      'ListenAddress 127.0.0.1',
+      `HostKey ${dir}/host_key`,
+      `PidFile ${dir}/sshd.pid`,
+      `AuthorizedKeysFile ${dir}/authorized_keys`,
+      'PasswordAuthentication no',
+      'KbdInteractiveAuthentication no',
+      'UsePAM no',
+      'StrictModes no',
+      'Subsystem sftp internal-sftp',
+      '',
+    ].join('\n'),
+  );
+  // Debian's service creates sshd's privilege separation directory; a test run has no service.
+  if (process.getuid?.() === 0) mkdirSync('/run/sshd', { recursive: true });
+  const child = spawn(sshd, ['-D', '-e', '-f', join(dir, 'sshd_config')], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const proc = { child, output: () => out, exited };
+  await new Promise<void>((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d;
+      if (out.includes(`Server listening on 127.0.0.1 port ${port}`)) resolve();
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    void exited.then(({ code }) => reject(new Error(`sshd exited with ${code}:\n${out}`)));
+  });
+  return { proc, port, user: userInfo().username, clientKey: join(dir, 'client_key'), knownHosts: join(dir, 'known_hosts'), wrongKnownHosts: join(dir, 'wrong_known_hosts') };
+}
+
+/** The OFFSITE_* variables of an SFTP off-site replica on `server`, in folder `path`. */
+export function offsiteEnv(server: SshServer, path: string): NodeJS.ProcessEnv {
+  return {
+    OFFSITE_SFTP_HOST: `127.0.0.1:${server.port}`,
+    OFFSITE_SFTP_USER: server.user,
+    OFFSITE_SFTP_KEY_PATH: server.clientKey,
+    OFFSITE_SFTP_KNOWN_HOSTS: server.knownHosts,
+    OFFSITE_SFTP_PATH: path,
+  };
+}
+
+/** Stores `content` as a package file in `dataDir` the way uploads do (notes/layout.md); returns its hash. */
+export function writePackage(dataDir: string, content: string | Buffer): string {
+  const hash = createHash('sha256').update(content).digest('hex');
+  mkdirSync(join(dataDir, 'packages', hash.slice(0, 2)), { recursive: true });
+  writeFileSync(join(dataDir, 'packages', hash.slice(0, 2), hash), content);
+  return hash;
 }

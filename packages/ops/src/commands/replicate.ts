@@ -5,6 +5,7 @@ import type { CommandContext } from '../command.js';
 import { keepSecretWithBackups } from '../device-secret.js';
 import { LAUNCHER } from '../launcher.js';
 import { replication, restoreIfMissing } from '../litestream.js';
+import { pullFromOffsite } from '../offsite/packages.js';
 import { databaseNames } from './restore.js';
 
 export const usage = `replicate [--config PATH]
@@ -21,9 +22,21 @@ export async function run(ctx: CommandContext): Promise<number> {
   const r = replication(ctx.config.DATA_DIR, ctx.values.config as string | undefined);
   mkdirSync(r.dataDir, { recursive: true });
   mkdirSync(r.backupDir, { recursive: true });
+  let fresh = false;
   for (const name of databaseNames()) {
     const outcome = await restoreIfMissing(r, name);
+    fresh ||= outcome !== 'present';
     if (outcome !== 'present') ctx.out(`${DATABASES[name].file}: ${outcome === 'restored' ? 'restored from its replica' : 'new (no replica yet)'}`);
+  }
+  // A fresh data directory: the package files (and the secret, when the backups lack it too) come back from
+  // the off-site replica, which Litestream does not copy. A far side that is down does not stop the start.
+  if (fresh && r.offsite?.kind === 'sftp') {
+    try {
+      const pulled = await pullFromOffsite(r.offsite, r.dataDir, r.backupDir);
+      ctx.out(`packages: ${pulled.restored} files restored from ${r.offsite.label}${pulled.secret ? ', and device-hash.secret' : ''}`);
+    } catch (err) {
+      ctx.err(`WARNING: nothing restored from ${r.offsite.label} (${(err as Error).message}); run \`ops offsite-sync --pull\` once it answers`);
+    }
   }
   if (keepSecretWithBackups(r.dataDir, r.backupDir) === 'restored') ctx.out(`device-hash.secret: restored from ${r.backupDir}`);
   ctx.out(`replicating ${r.dataDir} to ${r.backupDir} (config ${r.configPath})`);

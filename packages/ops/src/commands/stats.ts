@@ -2,7 +2,7 @@ import { jobRuns, listPartitions, type JobRun } from '@mosis/ingest';
 import { databasePath, openDatabase, type DB, type DatabaseName } from '@mosis/shared';
 import { existsSync, statSync } from 'node:fs';
 import type { CommandContext } from '../command.js';
-import { describeReplica } from '../litestream.js';
+import { describeReplicas } from '../litestream.js';
 import { formatBytes, formatTime } from './telemetry-db.js';
 
 export const usage = `stats
@@ -22,7 +22,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     const wal = existsSync(`${path}-wal`) ? statSync(`${path}-wal`).size : 0;
     ctx.out(`${name}.db  ${path}`);
     ctx.out(`  size ${formatBytes(statSync(path).size)}, WAL ${formatBytes(wal)}`);
-    ctx.out(`  ${await describeReplica(ctx.config.DATA_DIR, name)}`);
+    for (const line of await describeReplicas(ctx.config.DATA_DIR, name)) ctx.out(`  ${line}`);
     if (name !== 'telemetry') continue;
     const db = openDatabase(path, { readonly: true });
     try {
