@@ -1,5 +1,6 @@
 import { ApiError, type DB } from '@mosis/shared';
 import type { AuditAction } from '../audit.js';
+import { packageMissing } from '../package-files/errors.js';
 import { appById, appByPackage, setAppStatus, type AppRow } from '../store/apps.js';
 import { insertAudit } from '../store/audit.js';
 import { nowIso } from '../store/prepare.js';
@@ -67,6 +68,8 @@ export function decide(db: DB, ref: string, code: number, decision: ReviewDecisi
     if (!rule.from.includes(current.status)) {
       throw ApiError.conflict(`cannot ${decision} a version that is ${current.status} (needs ${rule.from.join(' or ')})`, { status: current.status });
     }
+    // Only verified bytes reach devices (a version submitted before uploads existed has none).
+    if (decision !== 'reject' && current.package_sha256 === null) throw packageMissing();
     const now = nowIso();
     const moved = transitionVersion(db, app.id, code, current.status, rule.to, {
       reviewNotes: text,
