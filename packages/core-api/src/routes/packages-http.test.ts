@@ -96,7 +96,7 @@ describe('package uploads over HTTP', () => {
     expect(maxOnDisk).toBeLessThanOrEqual(LIMIT);
     expect(temps()).toEqual([]);
     req.destroy();
-  });
+  }, 20_000); // a server that never stops reading would take the whole body, then answer
 
   it('refuses a Content-Length over the limit before reading any of the body', async () => {
     const path = await draft();
