@@ -161,7 +161,16 @@ const packageStmts = perDb((db) => ({
     "DELETE FROM app_versions WHERE app_id = ? AND version_code = ? AND status IN ('draft', 'rejected') RETURNING *",
   ),
   referenced: db.prepare<[string]>('SELECT 1 FROM app_versions WHERE package_sha256 = ? LIMIT 1'),
+  users: db.prepare<[string]>(
+    `SELECT a.package_id, v.version_code, v.status FROM app_versions v JOIN apps a ON a.id = v.app_id
+     WHERE v.package_sha256 = ? ORDER BY a.package_id, v.version_code`,
+  ),
 }));
+
+/** The versions that use these bytes (for reports: which apps a missing package breaks). */
+export function packageUsers(db: DB, sha256: string): { package_id: string; version_code: number; status: VersionStatus }[] {
+  return packageStmts(db).users.all(sha256) as { package_id: string; version_code: number; status: VersionStatus }[];
+}
 
 /** Whether any version (of any app) references these bytes. */
 export function isPackageReferenced(db: DB, sha256: string): boolean {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import type { CommandContext } from '../command.js';
 import { checkDatabase } from '../database-check.js';
 import { generations, livePath, replication, type Replication } from '../litestream.js';
+import { formatPackageReport, packagesComplete, verifyPackages } from '../packages-backup.js';
 import { databaseNames, restoreAll } from './restore.js';
 
 /** Replica lag above which the drill fails (exit 1), so that a cron job or a monitor can alert on it. */
@@ -12,7 +13,8 @@ export const DEFAULT_MAX_LAG_SECONDS = 60;
 
 export const usage = `restore-drill [--config PATH] [--max-lag SECONDS]
     restore both databases into a temporary directory, verify them, report each replica's lag and
-    the rows a restore right now would lose; exit 1 if a check fails or a lag exceeds --max-lag
+    the rows a restore right now would lose, and check the SHA-256 of every package backup copy
+    the restored portal.db needs; exit 1 if a check fails or a lag exceeds --max-lag
     (default ${DEFAULT_MAX_LAG_SECONDS} s). Safe while the services run.`;
 
 /** `ops restore-drill`: proves the backups restore, and says how far behind they are. */
@@ -55,6 +57,10 @@ export async function run(ctx: CommandContext): Promise<number> {
       );
       ctx.out(`  a restore now would lose: ${describeLoss(r, name, report.rows)}`);
     }
+    // What `ops restore` would copy into DATA_DIR/packages: every package the restored portal.db lists.
+    const packages = await verifyPackages(r.backupDir, join(dir, DATABASES.portal.file));
+    for (const line of formatPackageReport(packages, join(r.backupDir, 'packages'))) ctx.out(line);
+    ok &&= packagesComplete(packages);
     ctx.out(ok ? 'drill passed' : 'drill FAILED');
     return ok ? 0 : 1;
   } finally {

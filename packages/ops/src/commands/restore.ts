@@ -5,11 +5,14 @@ import type { CommandContext } from '../command.js';
 import { checkDatabase, formatRows, type DatabaseReport } from '../database-check.js';
 import { copySecretTo } from '../device-secret.js';
 import { replication, restoreTo, type Replication } from '../litestream.js';
+import { formatPackageReport, packagesComplete, restorePackages } from '../packages-backup.js';
 
 export const usage = `restore --to DIR [--config PATH]
     restore portal.db and telemetry.db from their newest replicas into DIR (a new place: the live
     files are not touched), then check PRAGMA integrity_check and print the rows of every table;
-    the device-hash secret kept beside the replicas is copied along`;
+    the device-hash secret kept beside the replicas is copied along, and the package files the
+    restored portal.db lists are copied from BACKUP_DIR/packages into DIR/packages, each checked
+    against its SHA-256 (exit 1 if one is missing or corrupted)`;
 
 /** `ops restore`: both databases from their replicas into a new directory, verified. */
 export async function run(ctx: CommandContext): Promise<number> {
@@ -34,7 +37,14 @@ export async function run(ctx: CommandContext): Promise<number> {
     for (const line of formatRows(report.rows)) ctx.out(line);
   }
   if (copySecretTo(r.backupDir, dir)) ctx.out(`device-hash.secret copied from ${r.backupDir}`);
-  ctx.out(ok ? `restored both databases into ${dir}` : 'restore FAILED the integrity check');
+  if (!ok) {
+    ctx.out('restore FAILED the integrity check');
+    return 1;
+  }
+  const packages = await restorePackages(r.backupDir, join(dir, DATABASES.portal.file), dir);
+  for (const line of formatPackageReport(packages, join(dir, 'packages'))) ctx.out(line);
+  ok = packagesComplete(packages);
+  ctx.out(ok ? `restored both databases and their packages into ${dir}` : 'restore INCOMPLETE: packages missing or corrupted (above)');
   return ok ? 0 : 1;
 }
 
