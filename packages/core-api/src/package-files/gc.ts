@@ -1,5 +1,5 @@
 import type { DB, Logger } from '@mosis/shared';
-import { rmSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { PACKAGE_BACKUP_RETENTION_MS, PACKAGE_GC_INTERVAL_MS } from '../limits.js';
 import { insertAudit } from '../store/audit.js';
 import {
@@ -23,7 +23,7 @@ import type { PackageStorage } from './storage.js';
  * PACKAGE_BACKUP_RETENTION_MS later, so that a restore of an older portal.db still finds it. Each removal is
  * one portal.db write transaction that re-checks the references and unlinks the file before committing (see
  * PackageStorage on locking). The collector also removes files no row accounts for (a crash between rename
- * and commit) and copies any live package the backup lacks.
+ * and commit), once they are older than the grace period, and copies any live package the backup lacks.
  */
 
 export interface GcReport {
@@ -43,6 +43,14 @@ export interface GcOptions {
   graceMs: number;
   /** The clock, in ms (tests move it forward). */
   now?: number;
+}
+
+function modifiedAt(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return Infinity;
+  }
 }
 
 function unlinkSyncIn(root: string, sha256: string): void {
@@ -86,7 +94,10 @@ export async function collectPackages(opts: GcOptions): Promise<GcReport> {
     if (purged) report.purged.push(pkg.sha256);
   }
 
+  // Only strays older than the grace period: a portal.db put in place by mistake (a wrong DATA_DIR, an old
+  // copy) must not cost the files at once.
   for (const file of listPackageFiles(storage.root)) {
+    if (modifiedAt(file.path) > now - opts.graceMs) continue;
     const stray = db.transaction(() => {
       const row = packageByHash(db, file.sha256);
       if (row && row.removed_at === null) return false;

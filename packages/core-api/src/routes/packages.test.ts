@@ -399,7 +399,7 @@ describe('storage lifecycle', () => {
     expect(rowsOf(sha256(v2))).toMatchObject([{ unreferenced_since: null }]);
   });
 
-  it('removes files no row accounts for (a crash between rename and commit) and copies live packages the backup lacks', async () => {
+  it('removes files no row accounts for (a crash between rename and commit) after the grace period, and copies live packages the backup lacks', async () => {
     const stray = Buffer.from('renamed, never committed');
     const { mkdirSync, writeFileSync, rmSync } = await import('node:fs');
     mkdirSync(`${t.packages.root}/${sha256(stray).slice(0, 2)}`, { recursive: true });
@@ -408,9 +408,11 @@ describe('storage lifecycle', () => {
     const live = Buffer.from('backup copy lost');
     await t.readyVersion(dev.token, key, app.id, 1, live);
     rmSync(packagePath(t.packages.backupRoot, sha256(live)));
-    const report = await gc(0);
+    const early = await gc(1);
+    expect(early.strays).toEqual([]);
+    expect(early.backedUp).toEqual([sha256(live)]);
+    const report = await gc(25);
     expect(report.strays).toEqual([sha256(stray)]);
-    expect(report.backedUp).toEqual([sha256(live)]);
     expect(files()).not.toContain(sha256(stray));
     expect(readFileSync(packagePath(t.packages.backupRoot, sha256(live)))).toEqual(live);
   });
