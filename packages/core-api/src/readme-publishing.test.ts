@@ -1,6 +1,7 @@
 import { freePort, spawnNode, tempDir, waitForHttp, type ChildHandle } from '@mosis/shared';
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -20,7 +21,14 @@ function publishingBlock(readme: string): string {
   return match[1]!;
 }
 
+// An upload a crash interrupted, in the live and the backup temp folders.
+const LEFTOVERS = [`${dir.path}/data/packages/.tmp/interrupted`, `${dir.path}/data/backups/packages/.tmp/interrupted`];
+
 beforeAll(async () => {
+  for (const path of LEFTOVERS) {
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, 'half an upload');
+  }
   const port = await freePort();
   api = `http://127.0.0.1:${port}`;
   core = spawnNode(MAIN, [], { DATA_DIR: `${dir.path}/data`, CORE_PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
@@ -30,6 +38,12 @@ afterAll(async () => {
   core.child.kill('SIGTERM');
   await core.exited;
   dir.cleanup();
+});
+
+describe('the core API process', () => {
+  it('removes the temp files of interrupted uploads before it serves', () => {
+    expect(LEFTOVERS.filter(existsSync)).toEqual([]);
+  });
 });
 
 describe('README: publishing an app', () => {
