@@ -14,3 +14,10 @@ export function signatureMismatch(message: string, details?: unknown): ApiError 
 export function withHeaders(err: ApiError, headers: Record<string, string>): ApiError {
   return new ApiError(err.status, err.code, err.message, err.details, { ...err.headers, ...headers }, { cause: err.cause });
 }
+
+/** A full disk is no bug of ours: 507, and the operator is told by the log. Other errors pass through. */
+export function storageError(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return err;
+  return new ApiError(507, 'insufficient_storage', 'no space left for packages; try again later', undefined, undefined, { cause: err });
+}

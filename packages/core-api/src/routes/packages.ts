@@ -7,7 +7,7 @@ import { caller, type CoreApp, type CoreContext, type CoreDeps } from '../contex
 import { PACKAGE_CACHE_MAX_AGE_S, PACKAGE_READ_CHUNK_BYTES } from '../limits.js';
 import { BEARER, errorResponses, IdParam, jsonResponse } from '../openapi.js';
 import { loadOwnedApp } from '../ownership.js';
-import { signatureMismatch, withHeaders } from '../package-files/errors.js';
+import { signatureMismatch, storageError, withHeaders } from '../package-files/errors.js';
 import { ifRangeHolds, noneMatch, parseRange } from '../package-files/range.js';
 import { packageTooLarge, type Received } from '../package-files/receive.js';
 import { findSigner } from '../package-files/signature.js';
@@ -68,7 +68,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       security: BEARER,
       middleware: write,
       request: { params: z.object({ id: IdParam, code: z.string().openapi({ description: 'version_code' }) }), body: { required: true, content: OCTETS } },
-      responses: { 200: jsonResponse(UploadResultSchema, 'stored and verified'), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422) },
+      responses: { 200: jsonResponse(UploadResultSchema, 'stored and verified'), ...errorResponses(400, 401, 403, 404, 409, 413, 415, 422, 507) },
     }),
     async (c) => {
       let received: Received | undefined;
@@ -80,7 +80,9 @@ export function register(app: CoreApp, deps: CoreDeps): void {
         });
         storage.settled('stored');
         return c.json(result, 200);
-      } catch (err) {
+      } catch (thrown) {
+        const err = storageError(thrown);
+        if (err !== thrown) deps.log.error('package storage full', { err: thrown });
         storage.settled(outcomeOf(err));
         // Refused before the whole body was read: close the connection rather than read the rest.
         if (!bodyRead && err instanceof ApiError) throw withHeaders(err, { Connection: 'close' });
