@@ -1,6 +1,5 @@
 import { ApiError, type DB } from '@mosis/shared';
 import type { AuditAction } from '../audit.js';
-import { packageMissing } from '../package-files/errors.js';
 import { appById, appByPackage, setAppStatus, type AppRow } from '../store/apps.js';
 import { insertAudit } from '../store/audit.js';
 import { nowIso } from '../store/prepare.js';
@@ -13,6 +12,7 @@ import {
   type VersionRow,
   type VersionStatus,
 } from '../store/versions.js';
+import { packageMissing } from '../package-files/errors.js';
 
 /**
  * The operator's side of version review, shared by `/v1/admin/...` and `ops review`:

@@ -6,9 +6,7 @@ import { caller, type CoreApp, type CoreDeps } from '../context.js';
 import { BEARER, errorResponses, IdParam, jsonBody, jsonResponse } from '../openapi.js';
 import { loadOwnedApp } from '../ownership.js';
 import { decodeCursor, pageQuerySchema, pageSchema, toPage } from '../pagination.js';
-import { SignatureSchema, VersionSchema } from '../schemas.js';
-import { downloadPath } from '../package-files/urls.js';
-import { packageMissing } from '../package-files/errors.js';
+import { VersionSchema } from '../schemas.js';
 import {
   insertVersion,
   maxVersionCode,
@@ -17,6 +15,9 @@ import {
   versionByCode,
   listVersions,
 } from '../store/versions.js';
+import { packageMissing } from '../package-files/errors.js';
+import { downloadPath } from '../package-files/urls.js';
+import { SignatureSchema } from '../schemas.js';
 
 /** Largest version_code (a signed 32-bit integer, as on most app platforms). */
 export const MAX_VERSION_CODE = 2_147_483_647;
