@@ -7,6 +7,7 @@
 const SUITES = {
   ingest: () => import('./ingest.mjs'),
   rollup: () => import('./rollup.mjs'),
+  packages: () => import('./packages.mjs'),
 };
 
 const wanted = process.argv.slice(2);

@@ -6,13 +6,16 @@ import {
   isWritable,
   mountOperationalRoutes,
   registerDatabaseMetrics,
+  type Metrics,
 } from '@mosis/shared';
 import { bodyLimit } from 'hono/body-limit';
 import { clientInfo } from './client.js';
+import { backupDir } from './config.js';
 import { registerDocs } from './docs.js';
 import type { CoreApp, CoreDeps, CoreEnv, RouteModule } from './context.js';
 import { MAX_JSON_BODY_BYTES } from './limits.js';
 import { BEARER_SCHEME } from './openapi.js';
+import { PackageStorage } from './package-files/storage.js';
 import * as admin from './routes/admin.js';
 import * as analytics from './routes/analytics.js';
 import * as apiKeys from './routes/api-keys.js';
@@ -21,8 +24,10 @@ import * as auditLogs from './routes/audit-logs.js';
 import * as auth from './routes/auth.js';
 import * as catalog from './routes/catalog.js';
 import * as me from './routes/me.js';
+import * as packages from './routes/packages.js';
 import * as signingKeys from './routes/signing-keys.js';
 import * as versions from './routes/versions.js';
+import * as versionDrafts from './routes/version-drafts.js';
 
 export type { CoreDeps } from './context.js';
 
@@ -47,6 +52,8 @@ const ROUTE_MODULES: RouteModule[] = [
   signingKeys.register,
   apps.register,
   versions.register,
+  versionDrafts.register,
+  packages.register,
   analytics.register,
   catalog.register,
   auditLogs.register,
@@ -54,8 +61,9 @@ const ROUTE_MODULES: RouteModule[] = [
 ];
 
 /** Builds the core API: every route over the given databases. Tests drive it with `app.request()`. */
-export function createCoreApp(deps: CoreDeps): CoreApp {
-  const metrics = deps.metrics ?? createMetrics(SERVICE_NAME);
+export function createCoreApp(given: CoreDeps): CoreApp {
+  const metrics = given.metrics ?? createMetrics(SERVICE_NAME);
+  const deps: CoreDeps = { ...given, metrics, packages: given.packages ?? createPackageStorage(given, metrics) };
   registerDatabaseMetrics(metrics, { portal: () => deps.portal, telemetry: deps.telemetry });
   const app = createServiceApp<CoreEnv>(deps.log, metrics);
   mountOperationalRoutes(app, {
@@ -77,17 +85,27 @@ export function createCoreApp(deps: CoreDeps): CoreApp {
     c.set('client', clientInfo(c, deps.config.TRUST_PROXY));
     await next();
   });
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: MAX_JSON_BODY_BYTES,
-      onError: () => {
-        throw ApiError.tooLarge(`request body over ${MAX_JSON_BODY_BYTES} bytes`);
-      },
-    }),
-  );
+  const jsonBodyLimit = bodyLimit({
+    maxSize: MAX_JSON_BODY_BYTES,
+    onError: () => {
+      throw ApiError.tooLarge(`request body over ${MAX_JSON_BODY_BYTES} bytes`);
+    },
+  });
+  // A package upload streams to disk under its own limit (MAX_PACKAGE_BYTES), never buffered.
+  app.use('/v1/*', (c, next) => (packages.isPackageUpload(c.req.method, c.req.path) ? next() : jsonBodyLimit(c, next)));
 
   for (const register of ROUTE_MODULES) register(app, deps);
   registerDocs(app);
   return app;
+}
+
+/** The package files of a deployment: DATA_DIR/packages, copies in BACKUP_DIR/packages, MAX_PACKAGE_BYTES. */
+export function createPackageStorage(deps: Pick<CoreDeps, 'config' | 'log'>, metrics?: Metrics): PackageStorage {
+  return new PackageStorage({
+    dataDir: deps.config.DATA_DIR,
+    backupDir: backupDir(deps.config),
+    maxBytes: deps.config.MAX_PACKAGE_BYTES,
+    log: deps.log,
+    metrics,
+  });
 }

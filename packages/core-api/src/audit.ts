@@ -21,7 +21,12 @@ export type AuditAction =
   | 'version.rejected'
   | 'version.published'
   | 'app.suspended'
-  | 'app.reinstated';
+  | 'app.reinstated'
+  | 'version.deleted'
+  | 'version.signature_changed'
+  | 'package.uploaded'
+  | 'package.verification_failed'
+  | 'package.removed';
 
 /**
  * Writes one audit row for a mutation, with the request's client IP and user agent. Call it in the same

@@ -5,6 +5,7 @@ import type { Permission } from './auth/permissions.js';
 import type { ClientInfo } from './client.js';
 import type { CoreConfig } from './config.js';
 import type { Tuning } from './limits.js';
+import type { PackageStorage } from './package-files/storage.js';
 
 /** What the core API is built from; every route module receives it. */
 export interface CoreDeps {
@@ -17,6 +18,8 @@ export interface CoreDeps {
   metrics?: Metrics;
   /** Tests turn the password hash cost and rate limits down; production uses DEFAULT_TUNING. */
   tuning?: Partial<Tuning>;
+  /** Package files (DATA_DIR/packages); createCoreApp makes one from the config when it is not given. */
+  packages?: PackageStorage;
 }
 
 /** Who is calling: set by `requireAuth` on the request context. */

@@ -1,7 +1,6 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decide, setSuspended } from './review/workflow.js';
-import { createTestApp, versionBody, type TestApp, type TestResponse } from './test-app.js';
+import { createTestApp, ed25519KeyPair, versionBody, type TestApp, type TestResponse, type TestSigningKey } from './test-app.js';
 
 /**
  * Every string shown to people refuses invisible and direction-changing characters (Unicode Cf) with a 400
@@ -11,22 +10,24 @@ import { createTestApp, versionBody, type TestApp, type TestResponse } from './t
 const ADMIN = 'display-admin-token-000000000';
 let t: TestApp;
 let token: string;
+let developerId: string;
+let key: TestSigningKey;
 let appId: string;
 let code = 0;
 let n = 0;
 
 beforeAll(async () => {
   t = await createTestApp({ config: { ADMIN_TOKEN: ADMIN } });
-  token = (await t.signup()).token;
+  ({ token, id: developerId } = await t.signup());
+  key = await t.signingKey(token, developerId);
   appId = (await t.newApp(token)).id;
 });
 afterAll(() => t.close());
 
-const pem = () => generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
 /** A version of the app in review, for a decision with notes. */
 const inReview = async () => {
   const c = ++code;
-  expect((await t.call('POST', `/v1/apps/${appId}/versions`, { token, body: versionBody(c) })).status).toBe(201);
+  await t.readyVersion(token, key, appId, c);
   expect((await t.call('POST', `/v1/apps/${appId}/versions/${c}/submit`, { token })).status).toBe(200);
   return c;
 };
@@ -39,7 +40,13 @@ const FIELDS: [field: string, send: (v: string) => Promise<TestResponse>][] = [
   ['description', (v) => t.call('POST', '/v1/apps', { token, body: { package_id: `com.display.a${++n}`, name: 'x', description: v } })],
   ['description', (v) => t.call('PATCH', `/v1/apps/${appId}`, { token, body: { description: v } })],
   ['name', (v) => t.call('POST', '/v1/api-keys', { token, body: { name: v, permissions: ['apps:read'] } })],
-  ['name', (v) => t.call('POST', '/v1/signing-keys', { token, body: { name: v, public_key: pem() } })],
+  [
+    'name',
+    (v) => {
+      const pair = ed25519KeyPair(developerId);
+      return t.call('POST', '/v1/signing-keys', { token, body: { name: v, public_key: pair.publicPem, proof: pair.proof } });
+    },
+  ],
   ['version_name', (v) => t.call('POST', `/v1/apps/${appId}/versions`, { token, body: versionBody(++code, { version_name: v }) })],
   ['release_notes', (v) => t.call('POST', `/v1/apps/${appId}/versions`, { token, body: versionBody(++code, { release_notes: v }) })],
   ['notes', async (v) => t.call('POST', `/v1/admin/apps/${appId}/versions/${await inReview()}/reject`, { token: ADMIN, body: { notes: v } })],

@@ -4,3 +4,9 @@ export type { Caller, CoreApp, CoreContext, CoreEnv, RouteModule } from './conte
 export { requireAuth } from './auth/middleware.js';
 export { PERMISSIONS, type Permission } from './auth/permissions.js';
 export { decide, reviewQueue, setSuspended, type Actor, type ReviewDecision } from './review/workflow.js';
+export { collectPackages, startPackageGc, type GcReport } from './package-files/gc.js';
+export { copyVerified, hashFile } from './package-files/durable.js';
+export { listPackageFiles, packagePath, packagesRoot } from './package-files/layout.js';
+export { PackageStorage } from './package-files/storage.js';
+export { livePackages, type PackageRow } from './store/packages.js';
+export { packageUsers } from './store/versions.js';

@@ -70,6 +70,24 @@ export const SEARCH_WEIGHTS = { name: 10, description: 1, tags: 4 } as const;
 export const MAX_API_KEYS_PER_DEVELOPER = 100;
 export const MAX_SIGNING_KEYS_PER_DEVELOPER = 50;
 
+/** Largest package upload unless MAX_PACKAGE_BYTES says otherwise: 256 MiB. */
+export const DEFAULT_MAX_PACKAGE_BYTES = 256 * 1024 * 1024;
+/** How long a package no version references is kept before its file is removed, unless PACKAGE_GC_GRACE_HOURS says otherwise. */
+export const DEFAULT_PACKAGE_GC_GRACE_HOURS = 24;
+/** How often the package garbage collector runs (it also runs once at start). */
+export const PACKAGE_GC_INTERVAL_MS = 10 * 60 * 1000;
+/**
+ * A removed package's backup copy is kept this long after the file went: litestream.yml's 720 h retention, so
+ * a point-in-time restore of portal.db within it finds the packages its versions name.
+ */
+export const PACKAGE_BACKUP_RETENTION_MS = 720 * 60 * 60 * 1000;
+/** Bytes written to a package file per write call: chunks from the socket are gathered up to this. */
+export const PACKAGE_WRITE_CHUNK_BYTES = 1024 * 1024;
+/** Bytes read from a package file per chunk when it is downloaded. */
+export const PACKAGE_READ_CHUNK_BYTES = 256 * 1024;
+/** How long caches may serve a package download before revalidating (ETag): a suspension shows within it. */
+export const PACKAGE_CACHE_MAX_AGE_S = 300;
+
 /** What tests (and only tests) may turn down: the slow hash and the rate limits. */
 export interface Tuning {
   scrypt: { N: number; r: number; p: number };

@@ -1,7 +1,6 @@
 import { DATABASES, migrateUp, openDatabase, tempDir, type DB } from '@mosis/shared';
-import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, versionBody, type TestApp } from './test-app.js';
+import { createTestApp, versionBody, type TestApp, type TestSigningKey } from './test-app.js';
 
 /**
  * Every list is in a total order that matches creation order, also for rows created in the same millisecond,
@@ -23,8 +22,6 @@ let dev: { token: string; id: string };
 const created = { apps: [] as string[], keys: [] as string[], signing: [] as string[], versions: [] as string[], queue: [] as string[], catalog: [] as string[] };
 let versionedApp: string;
 
-const pem = () => generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }).toString();
-
 beforeAll(async () => {
   telemetry = openDatabase(`${dir.path}/telemetry.db`);
   await migrateUp(telemetry, DATABASES.telemetry.migrations);
@@ -32,10 +29,13 @@ beforeAll(async () => {
   t = await createTestApp({ config: { ADMIN_TOKEN: ADMIN }, telemetry: () => reader });
   dev = await t.signup();
   const token = dev.token;
+  let key: TestSigningKey | undefined;
   for (let i = 0; i < ROWS; i++) {
     created.apps.push((await t.newApp(token)).id);
     created.keys.push((await t.call('POST', '/v1/api-keys', { token, body: { name: `k${i}`, permissions: ['apps:read'] } })).body.id);
-    created.signing.push((await t.call('POST', '/v1/signing-keys', { token, body: { name: `s${i}`, public_key: pem() } })).body.id);
+    const signing = await t.signingKey(token, dev.id, `s${i}`);
+    key ??= signing;
+    created.signing.push(signing.id);
   }
   versionedApp = created.apps[0]!;
   for (let code = 1; code <= ROWS; code++) {
@@ -43,8 +43,9 @@ beforeAll(async () => {
   }
   // The review queue spans apps: one submitted version in each, in this order.
   for (const appId of created.apps.slice(1)) {
-    const v = await t.call('POST', `/v1/apps/${appId}/versions`, { token, body: versionBody(1) });
-    expect((await t.call('POST', `/v1/apps/${appId}/versions/1/submit`, { token })).status).toBe(200);
+    await t.readyVersion(token, key!, appId, 1);
+    const v = await t.call('POST', `/v1/apps/${appId}/versions/1/submit`, { token });
+    expect(v.status).toBe(200);
     created.queue.push(v.body.id);
   }
   t.portal.prepare("UPDATE apps SET status = 'published' WHERE developer_id = ?").run(dev.id);

@@ -1,6 +1,7 @@
 import {
   ConfigError,
   createLogger,
+  createMetrics,
   DATABASES,
   databasePath,
   migrateUp,
@@ -10,8 +11,9 @@ import {
   type DB,
 } from '@mosis/shared';
 import { existsSync } from 'node:fs';
-import { createCoreApp, SERVICE_NAME } from './app.js';
-import { loadCoreConfig } from './config.js';
+import { createCoreApp, createPackageStorage, SERVICE_NAME } from './app.js';
+import { loadCoreConfig, packageGcGraceMs } from './config.js';
+import { startPackageGc } from './package-files/gc.js';
 
 /** Starts the core API: config, portal.db (migrated), the HTTP server, and shutdown on SIGTERM. */
 async function main(): Promise<void> {
@@ -31,11 +33,16 @@ async function main(): Promise<void> {
     return telemetry;
   };
 
-  const app = createCoreApp({ config, portal, telemetry: getTelemetry, log });
+  const metrics = createMetrics(SERVICE_NAME);
+  const packages = createPackageStorage({ config, log }, metrics);
+  const swept = packages.sweepTemp();
+  if (swept) log.info('removed temp files of interrupted uploads', { count: swept });
+  const app = createCoreApp({ config, portal, telemetry: getTelemetry, log, metrics, packages });
   const server = await startServer(app.fetch, config.CORE_PORT, config.HOST);
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
+  const gc = startPackageGc({ storage: packages, db: portal, log, graceMs: packageGcGraceMs(config) });
 
-  onShutdown(log, [() => server.close(), () => telemetry?.close(), () => portal.close()]);
+  onShutdown(log, [() => server.close(), () => gc.stop(), () => telemetry?.close(), () => portal.close()]);
 }
 
 main().catch((err) => {

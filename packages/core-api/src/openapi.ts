@@ -19,6 +19,9 @@ const ERROR_DESCRIPTIONS: Record<number, string> = {
   409: '`conflict`',
   413: '`payload_too_large`',
   415: '`unsupported_media_type`: the body must be application/json',
+  416: '`range_not_satisfiable`: the Range starts past the end (Content-Range: bytes */size)',
+  507: '`insufficient_storage`: the package disk is full',
+  422: '`signature_mismatch`: the signature is not one of your active signing keys\' over the package\'s SHA-256',
   429: '`rate_limited`, with Retry-After',
 };
 

@@ -1,4 +1,5 @@
 import { z } from '@hono/zod-openapi';
+import { decodeSignature } from './auth/ed25519.js';
 
 /** Response and shared request schemas of the core API, named components in /openapi.json. */
 
@@ -148,6 +149,28 @@ export const DescriptionSchema = displayText(MAX_DESCRIPTION_CHARS);
 export const AppStatusSchema = z.enum(['draft', 'published', 'suspended']);
 export const VersionStatusSchema = z.enum(['draft', 'review', 'approved', 'published', 'rejected']);
 
+/** A version's uploaded package, once its signature verified. */
+export const VersionPackageSchema = z
+  .object({
+    sha256: z.string().openapi({ description: 'hex SHA-256 of the package' }),
+    size: z.number().int().openapi({ description: 'bytes' }),
+    signing_key_id: z.string().nullable().openapi({ description: 'the signing key whose signature verified' }),
+    uploaded_at: z.string().nullable(),
+  })
+  .openapi('VersionPackage');
+
+/** An Ed25519 signature: 64 bytes in base64 or base64url, stored as standard base64 with padding. */
+export const SignatureSchema = z
+  .string()
+  .max(128)
+  .transform((text, ctx) => {
+    const bytes = decodeSignature(text);
+    if (bytes) return bytes.toString('base64');
+    ctx.addIssue({ code: 'custom', message: 'must be a 64-byte Ed25519 signature in base64' });
+    return z.NEVER;
+  })
+  .openapi({ type: 'string', description: 'Ed25519 signature (64 bytes, base64) of the package\'s 32-byte SHA-256 digest, by one of your active signing keys' });
+
 export const VersionSchema = z
   .object({
     id: z.string(),
@@ -157,6 +180,7 @@ export const VersionSchema = z
     package_url: z.string(),
     package_size: z.number().int(),
     signature: z.string(),
+    package: VersionPackageSchema.nullable().openapi({ description: 'null until a package with a verified signature is uploaded' }),
     permissions: z.array(z.string()),
     min_mosis_version: z.string().nullable(),
     release_notes: z.string().nullable(),

@@ -6,10 +6,12 @@ import {
   tempDir,
   type DB,
 } from '@mosis/shared';
-import { createCoreApp } from './app.js';
+import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
+import { createCoreApp, createPackageStorage } from './app.js';
 import { coreConfigSchema, type CoreConfig } from './config.js';
 import type { CoreApp } from './context.js';
 import type { Tuning } from './limits.js';
+import type { PackageStorage } from './package-files/storage.js';
 
 /** Cheap scrypt for tests (the format and code path are the production ones; only N is smaller). */
 export const TEST_SCRYPT = { N: 1024, r: 8, p: 1 };
@@ -18,6 +20,8 @@ export interface TestApp {
   app: CoreApp;
   portal: DB;
   dataDir: string;
+  /** The package files (DATA_DIR/packages, copies in DATA_DIR/backups/packages). */
+  packages: PackageStorage;
   /** Sends a request through the app in-process; JSON bodies are serialized, `token` becomes a bearer. */
   call(method: string, path: string, opts?: CallOptions): Promise<TestResponse>;
   /** Registers a developer and returns their session token and id. */
@@ -25,12 +29,49 @@ export interface TestApp {
   /** Creates an app with a fresh package_id for `token`'s developer (fields in `extra` override) and returns it. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   newApp(token: string, extra?: Record<string, unknown>): Promise<any>;
+  /** Registers a fresh Ed25519 signing key for the developer, with its proof of possession. */
+  signingKey(token: string, developerId: string, name?: string): Promise<TestSigningKey>;
+  /**
+   * Creates version `code` of `appId` signed by `key` over `bytes` and uploads them: a draft ready to submit.
+   * Returns the upload's answer.
+   */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  readyVersion(token: string, key: TestSigningKey, appId: string, code: number, bytes?: Uint8Array, extra?: Record<string, unknown>): Promise<any>;
+  /** PUTs `bytes` as the package of version `code` of `appId`. */
+  upload(token: string, appId: string, code: number, bytes: Uint8Array): Promise<TestResponse>;
   close(): void;
+}
+
+/** A signing key of a test developer: its registered row and a signer over package digests. */
+export interface TestSigningKey {
+  id: string;
+  fingerprint: string;
+  publicPem: string;
+  privateKey: KeyObject;
+  /** base64 Ed25519 signature of the SHA-256 digest of `bytes`, as a version's `signature`. */
+  signPackage(bytes: Uint8Array): string;
+}
+
+/** A new Ed25519 key pair and the proof for `developerId`. */
+export function ed25519KeyPair(developerId: string) {
+  const { publicKey, privateKey } = generateKeyPairSync('ed25519');
+  return {
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+    privateKey,
+    proof: sign(null, Buffer.from(`mosis-signing-key:${developerId}`, 'utf8'), privateKey).toString('base64'),
+  };
+}
+
+/** base64 Ed25519 signature of the SHA-256 digest of `bytes` by `privateKey`. */
+export function signPackage(privateKey: KeyObject, bytes: Uint8Array): string {
+  return sign(null, createHash('sha256').update(bytes).digest(), privateKey).toString('base64');
 }
 
 export interface CallOptions {
   token?: string;
   body?: unknown;
+  /** Raw bytes sent as application/octet-stream (unless headers say otherwise), instead of `body`. */
+  raw?: Uint8Array;
   headers?: Record<string, string>;
   /** The socket address the request seems to come from (what @hono/node-server would report). */
   ip?: string;
@@ -44,6 +85,9 @@ export interface TestResponse {
   text: string;
 }
 
+/** 64 bytes in base64: shaped like an Ed25519 signature, verifying nothing. */
+export const DUMMY_SIGNATURE = Buffer.alloc(64, 7).toString('base64');
+
 let signups = 0;
 let apps = 0;
 
@@ -53,7 +97,7 @@ export const versionBody = (code: number, extra: Record<string, unknown> = {}) =
   version_name: `1.0.${code}`,
   package_url: `https://cdn.example.com/app-${code}.mpk`,
   package_size: 123_456,
-  signature: 'c2lnbmF0dXJl',
+  signature: DUMMY_SIGNATURE,
   ...extra,
 });
 
@@ -68,11 +112,14 @@ export async function createTestApp(
   const portal = openDatabase(`${dir.path}/portal.db`);
   await migrateUp(portal, DATABASES.portal.migrations);
   const config = { ...coreConfigSchema.parse({ DATA_DIR: dir.path }), ...opts.config };
+  const log = createLogger('core-api-test', 'silent');
+  const packages = createPackageStorage({ config, log });
   const app = createCoreApp({
     config,
     portal,
+    packages,
     telemetry: opts.telemetry ?? (() => undefined),
-    log: createLogger('core-api-test', 'silent'),
+    log,
     tuning: {
       scrypt: TEST_SCRYPT,
       loginMaxPerEmail: 1_000_000,
@@ -87,8 +134,11 @@ export async function createTestApp(
   const call = async (method: string, path: string, o: CallOptions = {}): Promise<TestResponse> => {
     const headers: Record<string, string> = { ...o.headers };
     if (o.token !== undefined) headers.authorization = `Bearer ${o.token}`;
-    let body: string | undefined;
-    if (o.body !== undefined) {
+    let body: string | Uint8Array | undefined;
+    if (o.raw !== undefined) {
+      body = o.raw;
+      headers['content-type'] ??= 'application/octet-stream';
+    } else if (o.body !== undefined) {
       body = typeof o.body === 'string' ? o.body : JSON.stringify(o.body);
       headers['content-type'] ??= 'application/json';
     }
@@ -117,13 +167,42 @@ export async function createTestApp(
     return res.body;
   };
 
+  const signingKey = async (token: string, developerId: string, name = 'release'): Promise<TestSigningKey> => {
+    const pair = ed25519KeyPair(developerId);
+    const res = await call('POST', '/v1/signing-keys', { token, body: { name, public_key: pair.publicPem, proof: pair.proof } });
+    if (res.status !== 201) throw new Error(`signing key failed: ${res.status} ${res.text}`);
+    return { id: res.body.id, fingerprint: res.body.fingerprint, publicPem: pair.publicPem, privateKey: pair.privateKey, signPackage: (b) => signPackage(pair.privateKey, b) };
+  };
+
+  const upload = (token: string, appId: string, code: number, bytes: Uint8Array) =>
+    call('PUT', `/v1/apps/${appId}/versions/${code}/package`, { token, raw: bytes });
+
+  const readyVersion = async (
+    token: string,
+    key: TestSigningKey,
+    appId: string,
+    code: number,
+    bytes: Uint8Array = Buffer.from(`package ${appId} ${code}`),
+    extra: Record<string, unknown> = {},
+  ) => {
+    const created = await call('POST', `/v1/apps/${appId}/versions`, { token, body: versionBody(code, { signature: key.signPackage(bytes), ...extra }) });
+    if (created.status !== 201) throw new Error(`create version failed: ${created.status} ${created.text}`);
+    const res = await upload(token, appId, code, bytes);
+    if (res.status !== 200) throw new Error(`upload failed: ${res.status} ${res.text}`);
+    return res.body;
+  };
+
   return {
     app,
     portal,
     dataDir: dir.path,
+    packages,
     call,
     signup,
     newApp,
+    signingKey,
+    readyVersion,
+    upload,
     close: () => {
       portal.close();
       dir.cleanup();

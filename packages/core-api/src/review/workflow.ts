@@ -13,6 +13,7 @@ import {
   type VersionRow,
   type VersionStatus,
 } from '../store/versions.js';
+import { packageMissing } from '../package-files/errors.js';
 
 /**
  * The operator's side of version review, shared by `/v1/admin/...` and `ops review`:
@@ -77,6 +78,8 @@ export function decide(db: DB, ref: string, code: number, decision: ReviewDecisi
     if (!rule.from.includes(current.status)) {
       throw ApiError.conflict(`cannot ${decision} a version that is ${current.status} (needs ${rule.from.join(' or ')})`, { status: current.status });
     }
+    // Only verified bytes reach devices (a version submitted before uploads existed has none).
+    if (decision !== 'reject' && current.package_sha256 === null) throw packageMissing();
     const now = nowIso();
     const moved = transitionVersion(db, app.id, code, current.status, rule.to, {
       reviewNotes: text,

@@ -1,19 +1,20 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../test-app.js';
+import { createTestApp, versionBody, type TestApp } from '../test-app.js';
 
 const ADMIN = 'admin-token-for-tests-0123456789';
 let t: TestApp;
 let dev: { token: string; id: string };
 let appId: string;
 
-const version = (code: number) => ({ version_code: code, version_name: `${code}`, package_url: 'https://x.example/p.mpk', package_size: 1, signature: 'AA==' });
+const version = (code: number) => versionBody(code);
 
 beforeAll(async () => {
   t = await createTestApp({ config: { ADMIN_TOKEN: ADMIN } });
   dev = await t.signup();
   appId = (await t.call('POST', '/v1/apps', { token: dev.token, body: { package_id: 'com.review.app', name: 'Reviewed' } })).body.id;
+  const key = await t.signingKey(dev.token, dev.id);
   for (const code of [1, 2, 3]) {
-    await t.call('POST', `/v1/apps/${appId}/versions`, { token: dev.token, body: version(code) });
+    await t.readyVersion(dev.token, key, appId, code);
     await t.call('POST', `/v1/apps/${appId}/versions/${code}/submit`, { token: dev.token });
   }
 });

@@ -1,16 +1,17 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, type TestApp } from '../test-app.js';
+import { createTestApp, DUMMY_SIGNATURE, type TestApp, type TestSigningKey } from '../test-app.js';
 
 const ADMIN_TOKEN = 'admin-token-for-tests-0123456789';
 let t: TestApp;
 let token: string;
+let key: TestSigningKey;
 
 const version = (code: number) => ({
   version_code: code,
   version_name: `${code}.0`,
   package_url: `https://cdn.example.com/${code}.mpk`,
   package_size: 1000,
-  signature: 'c2ln',
+  signature: DUMMY_SIGNATURE,
 });
 
 /** Creates an app and, unless `publish` is false, takes a version through review to published. */
@@ -19,7 +20,7 @@ async function app(packageId: string, body: Record<string, unknown>, publish = t
   expect(created.status).toBe(201);
   if (publish) {
     const id = created.body.id;
-    expect((await t.call('POST', `/v1/apps/${id}/versions`, { token, body: version(1) })).status).toBe(201);
+    await t.readyVersion(token, key, id, 1, undefined, { version_name: '1.0' });
     expect((await t.call('POST', `/v1/apps/${id}/versions/1/submit`, { token })).status).toBe(200);
     for (const step of ['approve', 'publish']) {
       expect((await t.call('POST', `/v1/admin/apps/${id}/versions/1/${step}`, { token: ADMIN_TOKEN })).status).toBe(200);
@@ -30,7 +31,9 @@ async function app(packageId: string, body: Record<string, unknown>, publish = t
 
 beforeAll(async () => {
   t = await createTestApp({ config: { ADMIN_TOKEN } });
-  token = (await t.signup('studio@example.com', 'Studio Nine')).token;
+  const dev = await t.signup('studio@example.com', 'Studio Nine');
+  token = dev.token;
+  key = await t.signingKey(token, dev.id);
   await app('com.example.camera', { name: 'Camera', description: 'Take photos and videos', category: 'photography', tags: ['photo', 'camera'] });
   await app('com.example.gallery', { name: 'Gallery', description: 'Browse your camera roll', category: 'photography', tags: ['photo'] });
   await app('com.example.notes', { name: 'Notes', description: 'Write things down. Supports "quotes" and AND/OR words', category: 'productivity', tags: ['writing'] });
@@ -197,7 +200,13 @@ describe('GET /v1/catalog/apps/{package_id}', () => {
   it('answers a published app with its latest published version', async () => {
     const res = await t.call('GET', '/v1/catalog/apps/com.example.camera');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ package_id: 'com.example.camera', name: 'Camera', latest_version: { version_code: 1, package_url: 'https://cdn.example.com/1.mpk' } });
+    // The developer's package_url is not what devices get: the catalog serves the uploaded, verified bytes.
+    const url = 'http://localhost/v1/catalog/apps/com.example.camera/versions/1/package';
+    expect(res.body).toMatchObject({
+      package_id: 'com.example.camera',
+      name: 'Camera',
+      latest_version: { version_code: 1, package_url: url, package: { url, sha256: expect.stringMatching(/^[0-9a-f]{64}$/), signing_key: { fingerprint: key.fingerprint, public_key: key.publicPem } } },
+    });
   });
 
   it.each(['com.example.secret', 'com.example.missing', "x' OR '1'='1", '%E2%98%95'])('answers 404 for %s', async (pkg) => {

@@ -9,6 +9,8 @@ import { CategorySchema, VersionSchema } from '../schemas.js';
 import { browseCatalog, publishedApp, searchCatalog, type CatalogRow } from '../store/catalog.js';
 import { jsonArray } from '../store/prepare.js';
 import { latestPublishedVersion, type VersionRow } from '../store/versions.js';
+import { signingKeyById } from '../store/signing-keys.js';
+import { downloadPath, publicOrigin } from '../package-files/urls.js';
 
 /** Deepest offset a ranked search pages to: past this, refine the query (keeps every page cheap). */
 export const MAX_SEARCH_OFFSET = 1_000;
@@ -24,7 +26,23 @@ const PublishedVersionSchema = VersionSchema.pick({
   min_mosis_version: true,
   release_notes: true,
   published_at: true,
-}).openapi('PublishedVersion');
+})
+  .extend({
+    package_url: z.string().openapi({ description: 'where to download the package: the `package.url` below once one is uploaded' }),
+    package: z
+      .object({
+        url: z.string().openapi({ description: 'GET it (no auth): the bytes, with ETag, Range and the signature headers' }),
+        sha256: z.string().openapi({ description: 'hex SHA-256 of the package' }),
+        size: z.number().int(),
+        signature: z.string().openapi({ description: 'base64 Ed25519 signature of the 32-byte SHA-256 digest' }),
+        signing_key: z
+          .object({ fingerprint: z.string(), public_key: z.string().openapi({ description: 'Ed25519 public key, PEM' }) })
+          .nullable(),
+      })
+      .nullable()
+      .openapi({ description: 'verify before installing: signature over sha256 by signing_key; null for versions published before uploads' }),
+  })
+  .openapi('PublishedVersion');
 
 const CatalogAppSchema = z
   .object({
@@ -50,12 +68,25 @@ const CursorSchema = z.union([
   z.object({ s: seqCursorSchema }).strict(),
 ]);
 
-function publishedVersion(v: VersionRow | undefined) {
+function publishedVersion(db: DB, v: VersionRow | undefined, packageId: string, origin: string) {
   if (!v) return null;
+  const url = `${origin}${downloadPath(packageId, v.version_code)}`;
+  const key = v.signing_key_id ? signingKeyById(db, v.signing_key_id) : undefined;
+  const pkg =
+    v.package_sha256 === null
+      ? null
+      : {
+          url,
+          sha256: v.package_sha256,
+          size: v.package_size,
+          signature: v.signature,
+          signing_key: key ? { fingerprint: key.fingerprint, public_key: key.public_key } : null,
+        };
   return {
     version_code: v.version_code,
     version_name: v.version_name,
-    package_url: v.package_url,
+    package_url: pkg ? url : v.package_url,
+    package: pkg,
     package_size: v.package_size,
     signature: v.signature,
     permissions: jsonArray(v.permissions),
@@ -65,7 +96,7 @@ function publishedVersion(v: VersionRow | undefined) {
   };
 }
 
-function catalogApp(db: DB, row: CatalogRow) {
+function catalogApp(db: DB, row: CatalogRow, origin: string) {
   return {
     package_id: row.package_id,
     name: row.name,
@@ -73,7 +104,7 @@ function catalogApp(db: DB, row: CatalogRow) {
     category: row.category,
     tags: jsonArray(row.tags),
     developer: { name: row.developer_name },
-    latest_version: publishedVersion(latestPublishedVersion(db, row.id)),
+    latest_version: publishedVersion(db, latestPublishedVersion(db, row.id), row.package_id, origin),
   };
 }
 
@@ -109,14 +140,14 @@ export function register(app: CoreApp, deps: CoreDeps): void {
         const more = rows.length > limit;
         const kept = rows.slice(0, limit);
         const last = kept[kept.length - 1];
-        return c.json({ items: kept.map((r) => catalogApp(db, r)), next_cursor: more && last ? encodeCursor({ s: last.seq }) : null }, 200);
+        return c.json({ items: kept.map((r) => catalogApp(db, r, publicOrigin(c, deps.config.PUBLIC_URL))), next_cursor: more && last ? encodeCursor({ s: last.seq }) : null }, 200);
       }
       if (position && !('o' in position)) throw wrongCursor();
       const offset = position?.o ?? 0;
       const rows = searchCatalog(db, match, filter, limit + 1, offset);
       const more = rows.length > limit && offset + limit < MAX_SEARCH_OFFSET;
       return c.json(
-        { items: rows.slice(0, limit).map((r) => catalogApp(db, r)), next_cursor: more ? encodeCursor({ o: offset + limit }) : null },
+        { items: rows.slice(0, limit).map((r) => catalogApp(db, r, publicOrigin(c, deps.config.PUBLIC_URL))), next_cursor: more ? encodeCursor({ o: offset + limit }) : null },
         200,
       );
     },
@@ -134,7 +165,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
     (c) => {
       const row = publishedApp(db, c.req.valid('param').package_id);
       if (!row) throw ApiError.notFound('no published app with this package_id');
-      return c.json(catalogApp(db, row), 200);
+      return c.json(catalogApp(db, row, publicOrigin(c, deps.config.PUBLIC_URL)), 200);
     },
   );
 }

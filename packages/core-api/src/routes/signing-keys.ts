@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { ApiError } from '@mosis/shared';
 import { audit } from '../audit.js';
-import { MAX_PUBLIC_KEY_CHARS, parseEd25519PublicKey } from '../auth/ed25519.js';
+import { decodeSignature, MAX_PUBLIC_KEY_CHARS, parseEd25519PublicKey, proofMessage, verifyEd25519 } from '../auth/ed25519.js';
 import { requireAuth } from '../auth/middleware.js';
 import { caller, type CoreApp, type CoreDeps } from '../context.js';
 import { MAX_SIGNING_KEYS_PER_DEVELOPER } from '../limits.js';
@@ -12,7 +12,7 @@ import {
   countSigningKeys,
   deactivateSigningKey,
   hasActiveFingerprint,
-  insertSigningKey,
+  insertSigningKeyUnlessActive,
   listSigningKeys,
   publicSigningKey,
 } from '../store/signing-keys.js';
@@ -29,8 +29,22 @@ const SigningKeySchema = z
   .openapi('SigningKey');
 
 const CreateBody = z
-  .object({ name: DisplayNameSchema, public_key: z.string().max(MAX_PUBLIC_KEY_CHARS) })
+  .object({
+    name: DisplayNameSchema,
+    public_key: z.string().max(MAX_PUBLIC_KEY_CHARS),
+    // Optional for the parser only: a missing proof is the contract's 400 `invalid_proof`, not `invalid_body`.
+    proof: z.string().max(256).optional().openapi({
+      description:
+        'required: base64 Ed25519 signature, by this key, of the UTF-8 text `mosis-signing-key:` + your developer id (GET /v1/me). ' +
+        'Missing or not verifying: 400 `invalid_proof`',
+    }),
+  })
   .openapi('CreateSigningKeyRequest');
+
+/** 400 `invalid_proof`: the caller did not show they hold the private key. */
+function invalidProof(why: string): ApiError {
+  return new ApiError(400, 'invalid_proof', `proof: ${why}`, [{ path: 'proof', message: why }]);
+}
 
 /** Signing keys: Ed25519 public keys developers sign packages with. Needs `keys:write`. */
 export function register(app: CoreApp, deps: CoreDeps): void {
@@ -43,7 +57,10 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       path: '/v1/signing-keys',
       tags: ['signing keys'],
       summary: 'Add an Ed25519 public signing key',
-      description: 'The key must be an Ed25519 public key in PEM; anything else is a 400 and is not stored.',
+      description:
+        'The key must be an Ed25519 public key in PEM; anything else is a 400 and is not stored. `proof` shows you hold its ' +
+        'private key: its signature of `mosis-signing-key:<your developer id>`. A key is active on one account at most ' +
+        '(409 while it is active anywhere).',
       security: BEARER,
       middleware: guard,
       request: { body: jsonBody(CreateBody) },
@@ -53,12 +70,19 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       const who = caller(c);
       const body = c.req.valid('json');
       const { pem, fingerprint } = parseEd25519PublicKey(body.public_key);
+      if (body.proof === undefined) throw invalidProof('required: sign `mosis-signing-key:` + your developer id with this key');
+      const proof = decodeSignature(body.proof);
+      if (!proof) throw invalidProof('must be a 64-byte Ed25519 signature in base64');
+      if (!verifyEd25519(pem, proofMessage(who.developerId), proof)) {
+        throw invalidProof('does not verify: it must be this key\'s signature of `mosis-signing-key:` + your developer id');
+      }
       const row = db.transaction(() => {
         if (hasActiveFingerprint(db, who.developerId, fingerprint)) throw ApiError.conflict('this key is already registered', { fingerprint });
         if (countSigningKeys(db, who.developerId) >= MAX_SIGNING_KEYS_PER_DEVELOPER) {
           throw ApiError.conflict(`at most ${MAX_SIGNING_KEYS_PER_DEVELOPER} signing keys per account`);
         }
-        const created = insertSigningKey(db, who.developerId, body.name, pem, fingerprint);
+        const created = insertSigningKeyUnlessActive(db, who.developerId, body.name, pem, fingerprint);
+        if (!created) throw ApiError.conflict('this key is already active on an account', { fingerprint });
         audit(c, db, { developerId: who.developerId, action: 'signing_key.created', resourceType: 'signing_key', resourceId: created.id, details: { name: created.name, fingerprint } });
         return created;
       }).immediate();

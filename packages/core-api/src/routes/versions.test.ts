@@ -1,11 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestApp, versionBody, type TestApp } from '../test-app.js';
+import { createTestApp, versionBody, type TestApp, type TestSigningKey } from '../test-app.js';
 
 let t: TestApp;
 let token: string;
+let key: TestSigningKey;
 beforeAll(async () => {
   t = await createTestApp();
-  token = (await t.signup()).token;
+  const dev = await t.signup();
+  token = dev.token;
+  key = await t.signingKey(token, dev.id);
 });
 afterAll(() => t.close());
 
@@ -40,6 +43,10 @@ describe('versions', () => {
     ['a package over 4 GiB', { package_size: 5 * 1024 ** 3 }],
     ['a signature with spaces', { signature: 'not base64!' }],
     ['an empty signature', { signature: '' }],
+    ['a signature that is no Ed25519 signature ("abc")', { signature: 'abc' }],
+    ['a 63-byte signature', { signature: Buffer.alloc(63, 1).toString('base64') }],
+    ['a 65-byte signature', { signature: Buffer.alloc(65, 1).toString('base64') }],
+    ['a 64-byte signature with text after it', { signature: `${Buffer.alloc(64, 1).toString('base64')}AA` }],
     ['a bad permission name', { permissions: ['Camera Access'] }],
     ['a bad min_mosis_version', { min_mosis_version: 'latest' }],
     ['an empty version_name', { version_name: ' ' }],
@@ -62,7 +69,7 @@ describe('versions', () => {
 
   it('submits a draft for review once; other states and unknown codes answer 409 and 404', async () => {
     const app = await newApp();
-    await t.call('POST', `/v1/apps/${app.id}/versions`, { token, body: versionBody(3) });
+    await t.readyVersion(token, key, app.id, 3);
     const submitted = await t.call('POST', `/v1/apps/${app.id}/versions/3/submit`, { token });
     expect(submitted.status).toBe(200);
     expect(submitted.body.status).toBe('review');

@@ -15,6 +15,9 @@ import {
   versionByCode,
   listVersions,
 } from '../store/versions.js';
+import { packageMissing } from '../package-files/errors.js';
+import { downloadPath } from '../package-files/urls.js';
+import { SignatureSchema } from '../schemas.js';
 
 /** Largest version_code (a signed 32-bit integer, as on most app platforms). */
 export const MAX_VERSION_CODE = 2_147_483_647;
@@ -30,14 +33,11 @@ const CreateBody = z
     version_name: displayName(MAX_VERSION_NAME_CHARS),
     package_url: z
       .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
-      .max(2048),
+      .max(2048)
+      .optional()
+      .openapi({ description: 'optional, informational: devices download the uploaded package from the catalog (PUT .../package)' }),
     package_size: z.number().int().min(1).max(MAX_PACKAGE_BYTES).openapi({ description: 'bytes' }),
-    signature: z
-      .string()
-      .min(1)
-      .max(1024)
-      .regex(/^[A-Za-z0-9+/_=-]+$/, 'must be base64 or base64url')
-      .openapi({ description: 'Ed25519 signature of the package by one of your signing keys (base64)' }),
+    signature: SignatureSchema,
     permissions: z
       .array(z.string().regex(/^[a-z][a-z0-9_.:-]{0,63}$/, 'must be a permission name like camera or net.http'))
       .max(64)
@@ -60,7 +60,7 @@ const CreateBody = z
   });
 
 /** The version code in a path: digits only; anything else is no version, so 404 (never a 400 or 500). */
-function parseCode(text: string): number {
+export function parseCode(text: string): number {
   const code = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(code) || code < 1 || code > MAX_VERSION_CODE) throw ApiError.notFound('version not found');
   return code;
@@ -98,7 +98,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
         const created = insertVersion(db, owned.id, {
           version_code: body.version_code,
           version_name: body.version_name,
-          package_url: body.package_url,
+          package_url: body.package_url ?? downloadPath(owned.package_id, body.version_code),
           package_size: body.package_size,
           signature: body.signature,
           permissions: body.permissions ?? [],
@@ -143,7 +143,9 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       path: '/v1/apps/{id}/versions/{code}/submit',
       tags: ['versions'],
       summary: 'Submit a draft version for review (draft → review)',
-      description: 'An operator then approves or rejects it (ops review, or /v1/admin).',
+      description:
+        'Needs an uploaded package whose signature verified (PUT .../package): without one, 409 `package_missing`. ' +
+        'An operator then approves or rejects it (ops review, or /v1/admin).',
       security: BEARER,
       middleware: write,
       request: { params: z.object({ id: IdParam, code: z.string().openapi({ description: 'version_code' }) }) },
@@ -158,6 +160,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
         const current = versionByCode(db, owned.id, code);
         if (!current) throw ApiError.notFound('version not found');
         if (owned.status === 'suspended') throw ApiError.conflict('the app is suspended');
+        if (current.status === 'draft' && current.package_sha256 === null) throw packageMissing();
         const moved = transitionVersion(db, owned.id, code, 'draft', 'review');
         if (!moved) throw ApiError.conflict(`only a draft can be submitted; this version is ${current.status}`, { status: current.status });
         audit(c, db, { developerId: who.developerId, action: 'version.submitted', resourceType: 'version', resourceId: moved.id, details: { app_id: owned.id, version_code: code } });

@@ -64,3 +64,37 @@ export function publicSigningKey(row: SigningKeyRow) {
     created_at: row.created_at,
   };
 }
+
+const keyReads = perDb((db) => ({
+  active: db.prepare<[string]>('SELECT * FROM signing_keys WHERE developer_id = ? AND is_active = 1'),
+  byId: db.prepare<[string]>('SELECT * FROM signing_keys WHERE id = ?'),
+}));
+
+/**
+ * Registers a key unless its fingerprint is active on any account (the partial unique index
+ * idx_signing_keys_active_fingerprint decides, so two racing registrations cannot both win): undefined then.
+ */
+export function insertSigningKeyUnlessActive(
+  db: DB,
+  developerId: string,
+  name: string,
+  publicKey: string,
+  fingerprint: string,
+): SigningKeyRow | undefined {
+  try {
+    return insertSigningKey(db, developerId, name, publicKey, fingerprint);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') return undefined;
+    throw err;
+  }
+}
+
+/** A developer's active signing keys: the ones a new upload may be signed by. */
+export function activeSigningKeys(db: DB, developerId: string): SigningKeyRow[] {
+  return keyReads(db).active.all(developerId) as SigningKeyRow[];
+}
+
+/** Any signing key by id, active or not (a version keeps naming the key that verified it). */
+export function signingKeyById(db: DB, id: string): SigningKeyRow | undefined {
+  return keyReads(db).byId.get(id) as SigningKeyRow | undefined;
+}

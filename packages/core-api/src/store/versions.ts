@@ -21,6 +21,10 @@ export interface VersionRow {
   review_notes: string | null;
   published_at: string | null;
   created_at: string;
+  /** The verified package (hex SHA-256), the signing key that verified it, and when: NULL until then. */
+  package_sha256: string | null;
+  signing_key_id: string | null;
+  package_uploaded_at: string | null;
 }
 
 export interface VersionFields {
@@ -137,5 +141,60 @@ export function publicVersion(row: VersionRow) {
     review_notes: row.review_notes,
     published_at: row.published_at,
     created_at: row.created_at,
+    package: versionPackage(row),
   };
+}
+
+/** The verified package of a version as the developer sees it; null until one is uploaded. */
+export function versionPackage(row: VersionRow) {
+  if (row.package_sha256 === null) return null;
+  return { sha256: row.package_sha256, size: row.package_size, signing_key_id: row.signing_key_id, uploaded_at: row.package_uploaded_at };
+}
+
+const packageStmts = perDb((db) => ({
+  attach: db.prepare<[string, number, string, string, string, number]>(
+    `UPDATE app_versions SET package_sha256 = ?, package_size = ?, signing_key_id = ?, package_uploaded_at = ?
+     WHERE app_id = ? AND version_code = ? AND status = 'draft' RETURNING *`,
+  ),
+  setSignature: db.prepare<[string, string | null, string, number]>(
+    "UPDATE app_versions SET signature = ?, signing_key_id = ? WHERE app_id = ? AND version_code = ? AND status = 'draft' RETURNING *",
+  ),
+  remove: db.prepare<[string, number]>(
+    "DELETE FROM app_versions WHERE app_id = ? AND version_code = ? AND status IN ('draft', 'rejected') RETURNING *",
+  ),
+  referenced: db.prepare<[string]>('SELECT 1 FROM app_versions WHERE package_sha256 = ? LIMIT 1'),
+  users: db.prepare<[string]>(
+    `SELECT a.package_id, v.version_code, v.status FROM app_versions v JOIN apps a ON a.id = v.app_id
+     WHERE v.package_sha256 = ? ORDER BY a.package_id, v.version_code`,
+  ),
+}));
+
+/** The versions that use these bytes (for reports: which apps a missing package breaks). */
+export function packageUsers(db: DB, sha256: string): { package_id: string; version_code: number; status: VersionStatus }[] {
+  return packageStmts(db).users.all(sha256) as { package_id: string; version_code: number; status: VersionStatus }[];
+}
+
+/** Whether any version (of any app) references these bytes. */
+export function isPackageReferenced(db: DB, sha256: string): boolean {
+  return packageStmts(db).referenced.get(sha256) !== undefined;
+}
+
+/** Records a draft's verified package (its real size replaces the declared one); undefined unless a draft. */
+export function attachPackage(
+  db: DB,
+  appId: string,
+  code: number,
+  pkg: { sha256: string; size: number; signingKeyId: string; uploadedAt: string },
+): VersionRow | undefined {
+  return packageStmts(db).attach.get(pkg.sha256, pkg.size, pkg.signingKeyId, pkg.uploadedAt, appId, code) as VersionRow | undefined;
+}
+
+/** A draft's new signature, with the key that verified it against the package (null without a package). */
+export function setVersionSignature(db: DB, appId: string, code: number, signature: string, signingKeyId: string | null): VersionRow | undefined {
+  return packageStmts(db).setSignature.get(signature, signingKeyId, appId, code) as VersionRow | undefined;
+}
+
+/** Deletes a draft or rejected version (never one a device may have installed); undefined otherwise. */
+export function deleteVersion(db: DB, appId: string, code: number): VersionRow | undefined {
+  return packageStmts(db).remove.get(appId, code) as VersionRow | undefined;
 }

@@ -7,6 +7,7 @@ import { checkDatabase } from '../database-check.js';
 import { currentGenerations, generations, livePath, LOCAL_REPLICA, OFFSITE_REPLICA, replicaPlace, replication, requireReplicas, type Replication } from '../litestream.js';
 import { localPackages, listOffsite } from '../offsite/packages.js';
 import { databaseNames, restoreAll, restoredBytes } from './restore.js';
+import { formatPackageReport, packagesComplete, verifyPackages } from '../packages-backup.js';
 
 /** Replica lag above which the drill fails (exit 1), so that a cron job or a monitor can alert on it. */
 export const DEFAULT_MAX_LAG_SECONDS = 60;
@@ -17,7 +18,8 @@ const GiB = 1024 * MiB;
 export const usage = `restore-drill [--from file|offsite] [--config PATH] [--max-lag SECONDS]
     restore both databases into a temporary directory (from the newest replica, or --from one),
     verify them, report the restore rate (s per GiB), each replica's lag (the off-site one's too)
-    and the rows a restore right now would lose; exit 1 if a check fails or a lag exceeds --max-lag
+    and the rows a restore right now would lose, and check the SHA-256 of every package backup copy
+    the restored portal.db needs; exit 1 if a check fails or a lag exceeds --max-lag
     (default ${DEFAULT_MAX_LAG_SECONDS} s). Safe while the services run.`;
 
 /** `ops restore-drill`: proves the backups restore, and says how far behind they are. */
@@ -82,6 +84,10 @@ export async function run(ctx: CommandContext): Promise<number> {
       const behind = [...here.keys()].filter((hash) => !there.has(hash)).length;
       ctx.out(`packages: ${here.size} files here, ${behind ? `${behind} not yet` : 'all'} off-site (copied every ${r.offsite.syncIntervalMs / 1000} s)`);
     }
+    // What `ops restore` would copy into DATA_DIR/packages: every package the restored portal.db lists.
+    const packages = await verifyPackages(r.backupDir, join(dir, DATABASES.portal.file));
+    for (const line of formatPackageReport(packages, join(r.backupDir, 'packages'))) ctx.out(line);
+    ok &&= packagesComplete(packages);
     ctx.out(ok ? 'drill passed' : 'drill FAILED');
     return ok ? 0 : 1;
   } finally {

@@ -6,13 +6,16 @@ import { checkDatabase, formatRows, type DatabaseReport } from '../database-chec
 import { copySecretTo } from '../device-secret.js';
 import { LOCAL_REPLICA, OFFSITE_REPLICA, replicaPlace, replication, requireReplicas, restoreTo, type Replication } from '../litestream.js';
 import { restoreFromOffsite } from '../offsite/packages.js';
+import { formatPackageReport, packagesComplete, restorePackages } from '../packages-backup.js';
 
 export const usage = `restore --to DIR [--from file|offsite] [--config PATH]
     restore portal.db and telemetry.db from their newest replicas into DIR (a new place: the live
     files are not touched), then check PRAGMA integrity_check and print the rows of every table;
-    the device-hash secret kept beside the replicas is copied along. --from picks the replica:
-    file (BACKUP_DIR) or offsite (OFFSITE_*; over SFTP the package files and the secret come from
-    there too, into DIR/packages)`;
+    the device-hash secret kept beside the replicas is copied along, and the package files the
+    restored portal.db lists are copied from BACKUP_DIR/packages into DIR/packages, each checked
+    against its SHA-256 (exit 1 if one is missing or corrupted). --from picks the replica: file
+    (BACKUP_DIR) or offsite (OFFSITE_*; over SFTP the package files and the secret come from there
+    first, into DIR/packages)`;
 
 /** `ops restore`: both databases from their replicas into a new directory, verified. */
 export async function run(ctx: CommandContext): Promise<number> {
@@ -54,7 +57,15 @@ export async function run(ctx: CommandContext): Promise<number> {
   } else if (copySecretTo(r.backupDir, dir)) {
     ctx.out(`device-hash.secret copied from ${r.backupDir}`);
   }
-  ctx.out(ok ? `restored both databases into ${dir}` : 'restore FAILED a check (see above)');
+  if (!ok) {
+    ctx.out('restore FAILED a check (see above)');
+    return 1;
+  }
+  // Files already brought from off-site count as present.
+  const packages = await restorePackages(r.backupDir, join(dir, DATABASES.portal.file), dir);
+  for (const line of formatPackageReport(packages, join(dir, 'packages'))) ctx.out(line);
+  ok = packagesComplete(packages);
+  ctx.out(ok ? `restored both databases and their packages into ${dir}` : 'restore INCOMPLETE: packages missing or corrupted (above)');
   return ok ? 0 : 1;
 }
 

@@ -19,9 +19,10 @@ beforeAll(async () => {
   await migrateUp(db, DATABASES.portal.migrations);
   db.exec(`INSERT INTO developers (id, email, name) VALUES ('dev-1', 'd@example.com', 'Dev');
     INSERT INTO apps (id, developer_id, package_id, name) VALUES ('app-1', 'dev-1', 'com.ops.app', 'Ops App');
-    INSERT INTO app_versions (id, app_id, version_code, version_name, package_url, package_size, signature, status)
-    VALUES ('v1', 'app-1', 1, '1.0', 'https://x.example/1', 1, 'AA==', 'review'),
-           ('v2', 'app-1', 2, '2.0', 'https://x.example/2', 1, 'AA==', 'review');`);
+    INSERT INTO app_versions (id, app_id, version_code, version_name, package_url, package_size, signature, status, package_sha256)
+    VALUES ('v1', 'app-1', 1, '1.0', 'https://x.example/1', 1, 'AA==', 'review', '${'1'.repeat(64)}'),
+           ('v2', 'app-1', 2, '2.0', 'https://x.example/2', 1, 'AA==', 'review', '${'2'.repeat(64)}'),
+           ('v3', 'app-1', 3, '3.0', 'https://x.example/3', 1, 'AA==', 'review', NULL);`);
 });
 beforeEach(() => {
   process.env.DATA_DIR = dir.path;
@@ -48,6 +49,14 @@ describe('ops review', () => {
     expect(version(1).status).toBe('published');
     expect(version(1).published_at).toBeTruthy();
     expect(db.prepare("SELECT status FROM apps WHERE id = 'app-1'").get()).toEqual({ status: 'published' });
+  });
+
+  it('refuses to approve a version without a verified package (one submitted before uploads existed)', async () => {
+    const res = await ops('review', 'approve', 'com.ops.app', '3');
+    expect(res.code).toBe(1);
+    expect(res.err).toMatch(/upload the package first/);
+    expect(version(3).status).toBe('review');
+    db.prepare("DELETE FROM app_versions WHERE id = 'v3'").run();
   });
 
   it('rejects only with notes', async () => {
