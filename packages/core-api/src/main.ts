@@ -3,6 +3,7 @@ import {
   createLogger,
   DATABASES,
   databasePath,
+  httpTimeouts,
   migrateUp,
   onShutdown,
   openDatabase,
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
   };
 
   const app = createCoreApp({ config, portal, telemetry: getTelemetry, log });
-  const server = await startServer(app.fetch, config.CORE_PORT, config.HOST);
+  const server = await startServer(app.fetch, config.CORE_PORT, config.HOST, httpTimeouts(config));
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
 
   onShutdown(log, [() => server.close(), () => telemetry?.close(), () => portal.close()]);

@@ -3,6 +3,7 @@ export * from './databases.js';
 export * from './db.js';
 export * from './errors.js';
 export * from './http.js';
+export * from './limits.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './migrate.js';
