@@ -39,9 +39,9 @@ export const DEFAULT_QUEUE_MAX_EVENTS = 20_000;
 /** Default: queued body bytes above which new requests get 503 (crash reports are large). */
 export const DEFAULT_QUEUE_MAX_BYTES = 32 * MiB;
 /**
- * Default: bytes of request bodies being read and parsed at once (reserved by declared length, or by the
- * route's limit for gzip or undeclared bodies). Parsed JSON takes a few times its text in memory, so this
- * and the queue bound keep ingest well under 200 MB.
+ * Default: bytes of request bodies being read and parsed at once, reserved as they arrive (and, for gzip, as
+ * they inflate), so a stalled upload holds only what it sent. Parsed JSON takes a few times its text in
+ * memory, so this and the queue bound keep ingest well under 200 MB.
  */
 export const DEFAULT_MAX_BODY_BYTES_IN_FLIGHT = 24 * MiB;
 /** Default: a flush starts as soon as this many events are queued... */

@@ -2,7 +2,7 @@ import { ApiError } from '@mosis/shared';
 import type { Context } from 'hono';
 import type { AppLookup } from '../apps/app-cache.js';
 import { readJsonBody } from '../http/body.js';
-import { reservationFor, type BodyBudget } from '../http/body-budget.js';
+import type { BodyBudget } from '../http/body-budget.js';
 import type { IngestMetrics } from '../metrics.js';
 import type { DeviceHasher } from '../privacy/device-hash.js';
 import type { CrashRecord, EventRecord, WriteRequest } from '../store/types.js';
@@ -45,8 +45,8 @@ export interface BatchResponse {
 
 /**
  * Handles `POST /v1/events` and `/v1/crashes`: refuse at once when saturated, read the body within its
- * limit, validate item by item (a bad item rejects only itself), queue the rest, and answer 202 once
- * they are committed.
+ * limit and the memory budget, validate item by item (a bad item rejects only itself), queue the rest, and
+ * answer 202 once they are committed.
  */
 export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKind<R>, deps: BatchDeps) {
   const now = deps.now ?? Date.now;
@@ -57,23 +57,16 @@ export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKin
       deps.metrics.refused.inc({ reason });
       throw ApiError.unavailable(RETRY_AFTER_SECONDS, reason === 'stopping' ? 'service is stopping, retry later' : 'write queue is full, retry later');
     }
-    let reserved = reservationFor(c.req.header('content-length'), c.req.header('content-encoding'), spec.maxBodyBytes);
-    if (!deps.budget.tryReserve(reserved)) {
-      deps.metrics.refused.inc({ reason: 'bodies_in_flight' });
-      throw ApiError.unavailable(RETRY_AFTER_SECONDS, 'too many requests in flight, retry later');
-    }
+    if (deps.budget.exhausted) throw bodiesInFlight(deps);
+    // What this request holds of the budget: its body as it arrives (and inflates), until its rows are built.
+    let reserved = 0;
     let stored = 0;
     let duplicates = 0;
     let rejected: Rejection[];
     try {
       const body = await readJsonBody(c, spec.maxBodyBytes, (bytes) => {
-        // A gzip body inflated past its estimate: reserve the rest before parsing it.
-        if (bytes <= reserved) return;
-        if (!deps.budget.tryReserve(bytes - reserved)) {
-          deps.metrics.refused.inc({ reason: 'bodies_in_flight' });
-          throw ApiError.unavailable(RETRY_AFTER_SECONDS, 'too many requests in flight, retry later');
-        }
-        reserved = bytes;
+        if (!deps.budget.tryGrow(reserved, bytes)) throw bodiesInFlight(deps);
+        reserved += bytes;
       });
       const envelope = parseEnvelope(body.value, spec.kind, spec.maxItems);
       const t = now();
@@ -106,4 +99,9 @@ export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKin
     }
     return c.json({ accepted: stored, duplicates, rejected } satisfies BatchResponse, 202);
   };
+}
+
+function bodiesInFlight(deps: BatchDeps): ApiError {
+  deps.metrics.refused.inc({ reason: 'bodies_in_flight' });
+  return ApiError.unavailable(RETRY_AFTER_SECONDS, 'too many requests in flight, retry later');
 }
