@@ -70,7 +70,7 @@ export function createIngest(deps: IngestDeps): IngestService {
   registerDatabaseMetrics(metrics, { telemetry: () => telemetry });
   registerJobMetrics(metrics, () => telemetry);
 
-  const apps = new PortalAppCache(databasePath(config.DATA_DIR, 'portal'), log).start(config.APP_CACHE_REFRESH_MS);
+  const apps = new PortalAppCache(databasePath(config.DATA_DIR, 'portal'), log, deps.now).start(config.APP_CACHE_REFRESH_MS);
   const hasher = new DeviceHasher(loadDeviceSecret(config.DATA_DIR, config.DEVICE_HASH_SECRET));
   const store = new SqliteTelemetryStore(telemetry);
   let writer: GroupCommitWriter | undefined;

@@ -66,6 +66,14 @@ export const CHECKPOINT_HOLD_POLL_MS = 1;
 export const CHECKPOINT_RESTART_PAGES = 4_000;
 /** Default: how often the app cache checks portal.db for new, changed or suspended apps. */
 export const DEFAULT_APP_CACHE_REFRESH_MS = 1_000;
+/**
+ * A package_id that is not in the app cache is looked up in portal.db at once (an app created a moment
+ * ago), and then remembered as unknown for this long, so a flood of events for unknown apps costs no
+ * portal.db access per event. A refresh that sees portal.db changed forgets them all.
+ */
+export const APP_MISS_TTL_MS = 1_000;
+/** Unknown package_ids remembered at most (the oldest is forgotten first). */
+export const APP_MISS_MAX_ENTRIES = 10_000;
 /** Default: telemetry.db page cache, MiB (the shared default is 64; ingest keeps RSS under 200 MB). */
 export const DEFAULT_TELEMETRY_CACHE_MIB = 32;
 /** `Retry-After` (seconds) on a 503 when the queue is full or the service is stopping. */
