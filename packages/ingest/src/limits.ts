@@ -20,6 +20,8 @@ export const MAX_BATCH_CRASHES = 100;
 export const MAX_EVENT_DATA_BYTES = 8 * KiB;
 /** Serialized `context` of one crash (ours: the same budget as event data). */
 export const MAX_CRASH_CONTEXT_BYTES = 8 * KiB;
+/** Levels `data` and `context` may nest (contract): the object itself is level 1. Deeper is rejected while validating. */
+export const MAX_JSON_DEPTH = 32;
 /** `stack_trace` of one crash (contract). */
 export const MAX_STACK_TRACE_BYTES = 256 * KiB;
 /** `message` of one crash (ours). */

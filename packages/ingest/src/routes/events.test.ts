@@ -72,6 +72,27 @@ describe('POST /v1/events', () => {
     expect(t.count() - before).toBe(2);
   });
 
+  it('rejects data nested deeper than 32 levels alone, naming the field, and stores its neighbours', async () => {
+    // Built as text: 4,200 levels overflow JSON.stringify (the 500 this guards against).
+    const objects = (depth: number) => '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1);
+    const arrays = (depth: number) => '{"a":' + '['.repeat(depth - 1) + ']'.repeat(depth - 1) + '}';
+    const deep: Record<string, string> = { D4200: objects(4_200), D32: objects(32), D33: objects(33), A4200: arrays(4_200), A32: arrays(32) };
+    const events = [event(APP), event(APP, { data: 'D4200' }), event(APP, { data: 'D32' }), event(APP, { data: 'D33' }), event(APP, { data: 'A4200' }), event(APP, { data: 'A32' }), event(APP)];
+    const raw = JSON.stringify({ events }).replace(/"(D4200|D32|D33|A4200|A32)"/g, (_, k: string) => deep[k]!);
+    const before = t.count();
+    const res = await post(undefined, { raw });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { accepted: number; rejected: Array<{ index: number; reason: string; field?: string; message?: string }> };
+    expect(body.accepted).toBe(4);
+    expect(body.rejected.map((r) => [r.index, r.reason, r.field])).toEqual([
+      [1, 'invalid_event', 'data'],
+      [3, 'invalid_event', 'data'],
+      [4, 'invalid_event', 'data'],
+    ]);
+    expect(body.rejected[0]!.message).toContain('32 levels');
+    expect(t.count() - before).toBe(4);
+  });
+
   it('accepts data of exactly 8 KiB and stores {} as NULL', async () => {
     const pad = 8 * 1024 - JSON.stringify({ b: '' }).length;
     const id1 = randomUUID();
