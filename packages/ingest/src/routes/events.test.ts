@@ -93,6 +93,24 @@ describe('POST /v1/events', () => {
     expect(t.count() - before).toBe(4);
   });
 
+  it('says what the accepted window is when a timestamp falls outside it', async () => {
+    const now = Date.parse('2026-11-28T10:00:00.000Z');
+    const fixed = await startTestIngest({ apps: [{ packageId: APP }], now: () => now });
+    try {
+      // The device clock is 1 h behind: its timestamps are corrected forward by 1 h.
+      const sentAt = new Date(now - HOUR).toISOString();
+      const res = await fixed.post('/v1/events', { sent_at: sentAt, events: [event(APP, { timestamp: new Date(now + 24 * HOUR).toISOString() }), event(APP, { timestamp: '2026-08-01T00:00:00.000Z' })] });
+      const body = (await res.json()) as { rejected: Array<{ index: number; reason: string; field: string; message: string; details: Record<string, string> }> };
+      const window = { earliest: '2026-08-30T10:00:00.000Z', latest: '2026-11-29T10:00:00.000Z' };
+      expect(body.rejected).toEqual([
+        { index: 0, reason: 'timestamp_out_of_window', field: 'timestamp', message: expect.stringContaining('2026-08-30T10:00:00.000Z to 2026-11-29T10:00:00.000Z'), details: { ...window, corrected_timestamp: '2026-11-29T11:00:00.000Z' } },
+        { index: 1, reason: 'timestamp_out_of_window', field: 'timestamp', message: expect.stringContaining('2026-08-01T01:00:00.000Z'), details: { ...window, corrected_timestamp: '2026-08-01T01:00:00.000Z' } },
+      ]);
+    } finally {
+      await fixed.stop();
+    }
+  });
+
   it('accepts data of exactly 8 KiB and stores {} as NULL', async () => {
     const pad = 8 * 1024 - JSON.stringify({ b: '' }).length;
     const id1 = randomUUID();

@@ -7,6 +7,7 @@ import type { z } from 'zod';
  * - `unknown_app`: no app with this package_id
  * - `app_suspended`: the app is suspended
  * - `timestamp_out_of_window`: after clock correction, more than 24 h ahead or older than the raw retention
+ *   (`details` has the corrected timestamp and the window)
  * - `data_too_large` (event `data`), `context_too_large` (crash `context`), `stack_trace_too_large`
  */
 export type RejectReason =
@@ -30,12 +31,13 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'stack_trace_too_large',
 ];
 
-/** One rejected item in the 202 body: `{index, reason, field?, message?}`. */
+/** One rejected item in the 202 body: `{index, reason, field?, message?, details?}`. */
 export interface Rejection {
   index: number;
   reason: RejectReason;
   field?: string;
   message?: string;
+  details?: Record<string, unknown>;
 }
 
 /** The first zod issue of an item as a rejection (never echoing the sent value: it may be a raw device id). */
