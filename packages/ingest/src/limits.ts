@@ -78,5 +78,7 @@ export const APP_MISS_TTL_MS = 1_000;
 export const APP_MISS_MAX_ENTRIES = 10_000;
 /** Default: telemetry.db page cache, MiB (the shared default is 64; ingest keeps RSS under 200 MB). */
 export const DEFAULT_TELEMETRY_CACHE_MIB = 32;
+/** Under a load that keeps filling the write queue, "queue full" is logged at most this often. */
+export const QUEUE_FULL_LOG_INTERVAL_MS = 10_000;
 /** `Retry-After` (seconds) on a 503 when the queue is full or the service is stopping. */
 export const RETRY_AFTER_SECONDS = 1;
