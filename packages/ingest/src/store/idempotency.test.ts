@@ -91,6 +91,36 @@ describe('idempotency', () => {
     }
   });
 
+  it('scopes crash_id to (app, device): one app\'s crash never hides another\'s, also across a month edge', async () => {
+    const OTHER = 'com.other.app';
+    const t = await startTestIngest({ apps: [{ packageId: APP }, { packageId: OTHER }] });
+    try {
+      const id = randomUUID();
+      const same = await t.post('/v1/crashes', {
+        crashes: [crash(APP, { crash_id: id, device_id: 'd1' }), crash(OTHER, { crash_id: id, device_id: 'd1' }), crash(APP, { crash_id: id, device_id: 'd2' })],
+      });
+      expect(await same.json()).toEqual({ accepted: 3, duplicates: 0, rejected: [] });
+      const retry = await t.post('/v1/crashes', { crashes: [crash(APP, { crash_id: id, device_id: 'd1' })] });
+      expect(await retry.json()).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+
+      // Across a month edge: APP's crash 10 minutes before the month starts; OTHER's crash with that id
+      // (same device id) lands after it, in the next partition, where the neighbour check looks.
+      const now = new Date();
+      const boundary = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+      const id2 = randomUUID();
+      const before = crash(APP, { crash_id: id2, device_id: 'd1', timestamp: new Date(boundary - 10 * 60_000).toISOString() });
+      expect(await (await t.post('/v1/crashes', { sent_at: now.toISOString(), crashes: [before] })).json()).toMatchObject({ accepted: 1 });
+      // The device clock was 20 minutes fast: corrected, these land 10 minutes after the boundary.
+      const shifted = () => new Date(Date.now() - 20 * 60_000).toISOString();
+      const other = crash(OTHER, { ...before, app: OTHER, crash_id: id2 });
+      expect(await (await t.post('/v1/crashes', { sent_at: shifted(), crashes: [other] })).json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+      expect(await (await t.post('/v1/crashes', { sent_at: shifted(), crashes: [before] })).json()).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+      expect(t.count('crash_reports')).toBe(5);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('keeps one row per id under many concurrent retries', async () => {
     const t = await startTestIngest({ apps: [{ packageId: APP }] });
     try {

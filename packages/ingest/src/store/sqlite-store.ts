@@ -41,7 +41,7 @@ interface Partition {
   insert: Statement;
   /** Multi-row event inserts by row count (1..INSERT_CHUNK_ROWS), prepared on first use. */
   chunks: Map<number, Statement>;
-  /** Crashes: finds a row by (device_id, crash_id). */
+  /** Crashes: finds a row by (app_id, device_id, crash_id). */
   hasId: Statement;
   /** Events: finds (app_id, day number in (?, ?), device_id, event_id), i.e. in two other days. */
   hasEventInDays: Statement;
@@ -51,9 +51,9 @@ interface Partition {
 
 /**
  * The telemetry store on SQLite (telemetry.db): month partitions (partitions.ts), dimension ids for apps
- * and event types, idempotency through a unique index on event_id / crash_id, and `rollup_dirty` marks
- * written in the same transaction as the rows. All writes are synchronous better-sqlite3 transactions on
- * the one connection, so nothing else can interleave with them in this process.
+ * and event types, idempotency through a unique index on (app, device, event_id / crash_id), and
+ * `rollup_dirty` marks written in the same transaction as the rows. All writes are synchronous better-sqlite3
+ * transactions on the one connection, so nothing else can interleave with them in this process.
  */
 export class SqliteTelemetryStore implements TelemetryStore {
   private apps = new Map<string, { id: number; packageId: string }>();
@@ -207,7 +207,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const app = this.appId(r.appId, r.packageId);
       const info = this.dayInfo(r.timestamp);
       const part = this.partition('crashes', info.month);
-      if (r.crashId && this.inNeighbourMonth(r.deviceHash, r.crashId, r.timestamp, info)) continue;
+      if (r.crashId && this.inNeighbourMonth(app, r.deviceHash, r.crashId, r.timestamp, info)) continue;
       const res = part.insert.run(
         app,
         r.deviceHash,
@@ -271,12 +271,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   /** Crashes: near a month boundary, the same crash_id may sit in the neighbouring month's partition. */
-  private inNeighbourMonth(device: bigint, id: Buffer, ts: number, info: DayInfo): boolean {
+  private inNeighbourMonth(app: number, device: bigint, id: Buffer, ts: number, info: DayInfo): boolean {
     let month: string | undefined;
     if (ts - info.monthStart < MONTH_EDGE_DEDUP_MS) month = info.prevMonth;
     else if (info.nextMonthStart - ts <= MONTH_EDGE_DEDUP_MS) month = info.nextMonth;
     if (!month || !this.known.has(partitionName('crashes', month))) return false;
-    return this.partition('crashes', month).hasId.get(device, id) !== undefined;
+    return this.partition('crashes', month).hasId.get(app, device, id) !== undefined;
   }
 
   private partition(kind: PartitionKind, month: string): Partition {
@@ -285,7 +285,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (!p) {
       if (!this.known.has(name)) ensurePartition(this.db, kind, month);
       this.known.add(name);
-      const idColumn = kind === 'events' ? 'event_id' : 'crash_id';
       // Table names cannot be bound; `name` comes from partitionName, which accepts only YYYY-MM.
       p = {
         name,
@@ -298,7 +297,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
                  message, stack_trace, context, mosis_version, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
         ),
-        hasId: this.db.prepare(`SELECT 1 FROM ${name} WHERE device_id = ? AND ${idColumn} = ?`).pluck(),
+        hasId: this.db.prepare(
+          kind === 'crashes' ? `SELECT 1 FROM ${name} WHERE app_id = ? AND device_id = ? AND crash_id = ?` : 'SELECT NULL WHERE 0',
+        ).pluck(),
         hasEventInDays: this.db.prepare(
           kind === 'events'
             ? `SELECT 1 FROM ${name} WHERE app_id = ? AND timestamp / 86400000 IN (?, ?) AND device_id = ? AND event_id = ?`
