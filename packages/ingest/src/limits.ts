@@ -76,6 +76,8 @@ export const DEFAULT_APP_CACHE_REFRESH_MS = 1_000;
 export const APP_MISS_TTL_MS = 1_000;
 /** Unknown package_ids remembered at most (the oldest is forgotten first). */
 export const APP_MISS_MAX_ENTRIES = 10_000;
+/** Default: distinct event types per app (contract: MAX_EVENT_TYPES_PER_APP); an event of a new type beyond it is rejected. */
+export const DEFAULT_MAX_EVENT_TYPES_PER_APP = 1_000;
 /** Default: telemetry.db page cache, MiB (the shared default is 64; ingest keeps RSS under 200 MB). */
 export const DEFAULT_TELEMETRY_CACHE_MIB = 32;
 /** Under a load that keeps filling the write queue, "queue full" is logged at most this often. */

@@ -5,7 +5,7 @@ import { readJsonBody } from '../http/body.js';
 import type { BodyBudget } from '../http/body-budget.js';
 import type { IngestMetrics } from '../metrics.js';
 import type { DeviceHasher } from '../privacy/device-hash.js';
-import type { CrashRecord, EventRecord, WriteRequest } from '../store/types.js';
+import type { CrashRecord, EventRecord, RowRejection, WriteRequest } from '../store/types.js';
 import { clockOffset } from '../validation/clock.js';
 import { parseEnvelope } from '../validation/envelope.js';
 import type { ItemContext } from '../validation/events.js';
@@ -46,7 +46,7 @@ export interface BatchResponse {
 /**
  * Handles `POST /v1/events` and `/v1/crashes`: refuse at once when saturated, read the body within its
  * limit and the memory budget, validate item by item (a bad item rejects only itself), queue the rest, and
- * answer 202 once they are committed.
+ * answer 202 once they are committed (with the rows the store refused, if any, among the rejections).
  */
 export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKind<R>, deps: BatchDeps) {
   const now = deps.now ?? Date.now;
@@ -91,6 +91,10 @@ export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKin
         const result = await deps.writer.submit({ kind: spec.kind, rows } as WriteRequest, body.bytes);
         stored = result.stored;
         duplicates = result.duplicates;
+        if (result.rejected) {
+          for (const r of result.rejected) deps.metrics.rejected.inc({ kind: spec.kind, reason: r.reason });
+          rejected = withStoreRejections(rejected, result.rejected, envelope.items.length);
+        }
         deps.metrics.accepted.inc({ kind: spec.kind }, stored);
         if (duplicates) deps.metrics.duplicates.inc({ kind: spec.kind }, duplicates);
       }
@@ -104,4 +108,27 @@ export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKin
 function bodiesInFlight(deps: BatchDeps): ApiError {
   deps.metrics.refused.inc({ reason: 'bodies_in_flight' });
   return ApiError.unavailable(RETRY_AFTER_SECONDS, 'too many requests in flight, retry later');
+}
+
+/**
+ * The validation rejections (by item index, ascending) merged with the rows the store refused (by row
+ * index): rows are the items that passed validation, in order.
+ */
+function withStoreRejections(rejected: Rejection[], byStore: RowRejection[], items: number): Rejection[] {
+  const out: Rejection[] = [];
+  let v = 0;
+  let s = 0;
+  let row = 0;
+  for (let index = 0; index < items && (v < rejected.length || s < byStore.length); index++) {
+    if (v < rejected.length && rejected[v]!.index === index) {
+      out.push(rejected[v++]!);
+      continue;
+    }
+    if (s < byStore.length && byStore[s]!.row === row) {
+      const r = byStore[s++]!;
+      out.push({ index, reason: r.reason, field: 'event_type', message: r.message });
+    }
+    row++;
+  }
+  return out;
 }

@@ -249,7 +249,7 @@ describe('GET /openapi.json', () => {
     const doc = (await (await t.app.request('/openapi.json')).json()) as { paths: Record<string, { post?: { description?: string } }> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/crashes']));
     const text = JSON.stringify(doc);
-    for (const reason of ['invalid_event', 'invalid_crash', 'unknown_app', 'app_suspended', 'timestamp_out_of_window', 'data_too_large', 'context_too_large', 'stack_trace_too_large']) {
+    for (const reason of ['invalid_event', 'invalid_crash', 'unknown_app', 'app_suspended', 'timestamp_out_of_window', 'data_too_large', 'context_too_large', 'stack_trace_too_large', 'event_type_limit']) {
       expect(text).toContain(reason);
     }
   });

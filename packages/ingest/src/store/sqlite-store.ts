@@ -2,7 +2,7 @@ import type { DB } from '@mosis/shared';
 import type { Statement } from 'better-sqlite3';
 import { MONTH_EDGE_DEDUP_MS } from '../limits.js';
 import { ensurePartition, listPartitions, partitionName, type PartitionKind } from './partitions.js';
-import type { CrashRecord, EventRecord, TelemetryStore, WriteRequest, WriteResult } from './types.js';
+import type { CrashRecord, EventRecord, RowRejection, TelemetryStore, WriteRequest, WriteResult } from './types.js';
 
 const DAY_MS = 86_400_000;
 
@@ -49,15 +49,23 @@ interface Partition {
   hasDeviceInDay: Statement;
 }
 
+export interface StoreOptions {
+  /** Distinct event types an app may have; a row of a new type beyond it is refused (`event_type_limit`). */
+  maxEventTypesPerApp: number;
+}
+
 /**
  * The telemetry store on SQLite (telemetry.db): month partitions (partitions.ts), dimension ids for apps
- * and event types, idempotency through a unique index on (app, device, event_id / crash_id), and
- * `rollup_dirty` marks written in the same transaction as the rows. All writes are synchronous better-sqlite3
- * transactions on the one connection, so nothing else can interleave with them in this process.
+ * and event types, each app's event types (`app_event_types`, bounded per app), idempotency through a unique
+ * index on (app, device, event_id / crash_id), and `rollup_dirty` marks written in the same transaction as
+ * the rows. All writes are synchronous better-sqlite3 transactions on the one connection, so nothing else
+ * can interleave with them in this process.
  */
 export class SqliteTelemetryStore implements TelemetryStore {
   private apps = new Map<string, { id: number; packageId: string }>();
   private eventTypes = new Map<string, number>();
+  /** Per dim_apps.id, its event types (name to dim_event_types.id), loaded on the app's first row. */
+  private appTypes = new Map<number, Map<string, number>>();
   private partitions = new Map<string, Partition>();
   private known = new Set<string>();
   private days = new Map<number, DayInfo>();
@@ -72,7 +80,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private schemaVersion = -1;
   private readonly stmt;
 
-  constructor(private readonly db: DB) {
+  constructor(
+    private readonly db: DB,
+    private readonly opts: StoreOptions,
+  ) {
     this.stmt = {
       schemaVersion: db.prepare('PRAGMA schema_version').pluck(),
       upsertApp: db
@@ -83,6 +94,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
         .pluck(),
       findEventType: db.prepare('SELECT id FROM dim_event_types WHERE name = ?').pluck(),
       addEventType: db.prepare('INSERT INTO dim_event_types (name) VALUES (?) RETURNING id').pluck(),
+      appTypes: db.prepare(
+        'SELECT t.name, t.id FROM app_event_types a JOIN dim_event_types t ON t.id = a.event_type WHERE a.app_id = ?',
+      ).raw(),
+      addAppType: db.prepare('INSERT INTO app_event_types (app_id, event_type) VALUES (?, ?)'),
       markDirty: db.prepare(
         'INSERT INTO rollup_dirty (kind, app_id, day) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET gen = gen + 1',
       ),
@@ -92,6 +107,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   invalidate(): void {
     this.apps.clear();
     this.eventTypes.clear();
+    this.appTypes.clear();
     this.partitions.clear();
     this.known.clear();
     this.deviceDays.clear();
@@ -145,8 +161,21 @@ export class SqliteTelemetryStore implements TelemetryStore {
     // Whether the device has rows in the days before and after: read once for a run of rows with one
     // device and day, and again whenever deviceDays changed since (cleared, or a day marked below).
     let near: Neighbours | undefined;
-    for (const r of rows) {
+    let typesApp = -1;
+    let types: Map<string, number> | undefined;
+    let rejected: RowRejection[] | undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
       const app = this.appId(r.appId, r.packageId);
+      if (app !== typesApp || !types) {
+        types = this.typesOf(app);
+        typesApp = app;
+      }
+      const type = types.get(r.eventType) ?? this.addType(app, types, r.eventType);
+      if (type === undefined) {
+        (rejected ??= []).push({ row: i, reason: 'event_type_limit', message: `the app already has ${this.opts.maxEventTypesPerApp} event types; a new one is not accepted` });
+        continue;
+      }
       const info = this.dayInfo(r.timestamp);
       if (info.month !== month || !part) {
         part = this.partition('events', info.month);
@@ -165,7 +194,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       }
       let params = pending.get(part);
       if (!params) pending.set(part, (params = []));
-      params.push(app, r.deviceHash, this.eventType(r.eventType), r.timestamp, r.eventId, r.mosisVersion, r.data);
+      params.push(app, r.deviceHash, type, r.timestamp, r.eventId, r.mosisVersion, r.data);
       const key = prefix + info.n;
       if (this.deviceDays.get(key) === false) {
         this.deviceDays.set(key, true);
@@ -183,7 +212,28 @@ export class SqliteTelemetryStore implements TelemetryStore {
       }
     }
     for (const [part, params] of pending) if (params.length) stored += this.insertChunk(part, params);
-    return { stored, duplicates: rows.length - stored };
+    if (!rejected) return { stored, duplicates: rows.length - stored };
+    return { stored, duplicates: rows.length - stored - rejected.length, rejected };
+  }
+
+  /** An app's event types, read from app_event_types on its first row. */
+  private typesOf(app: number): Map<string, number> {
+    let types = this.appTypes.get(app);
+    if (!types) {
+      types = new Map(this.stmt.appTypes.all(app) as Array<[string, number]>);
+      this.appTypes.set(app, types);
+    }
+    return types;
+  }
+
+  /** Registers a new event type of an app, in this transaction; undefined when the app has its most already. */
+  private addType(app: number, types: Map<string, number>, name: string): number | undefined {
+    // Checked before the type gets a dimension id, so refused names never reach the database.
+    if (types.size >= this.opts.maxEventTypesPerApp) return undefined;
+    const id = this.eventType(name);
+    this.stmt.addAppType.run(app, id);
+    types.set(name, id);
+    return id;
   }
 
   private insertChunk(part: Partition, params: unknown[]): number {

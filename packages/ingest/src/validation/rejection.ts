@@ -9,6 +9,7 @@ import type { z } from 'zod';
  * - `timestamp_out_of_window`: after clock correction, more than 24 h ahead or older than the raw retention
  *   (`details` has the corrected timestamp and the window)
  * - `data_too_large` (event `data`), `context_too_large` (crash `context`), `stack_trace_too_large`
+ * - `event_type_limit`: the app already has MAX_EVENT_TYPES_PER_APP event types and this one is new
  */
 export type RejectReason =
   | 'invalid_event'
@@ -18,7 +19,8 @@ export type RejectReason =
   | 'timestamp_out_of_window'
   | 'data_too_large'
   | 'context_too_large'
-  | 'stack_trace_too_large';
+  | 'stack_trace_too_large'
+  | 'event_type_limit';
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'invalid_event',
@@ -29,6 +31,7 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'data_too_large',
   'context_too_large',
   'stack_trace_too_large',
+  'event_type_limit',
 ];
 
 /** One rejected item in the 202 body: `{index, reason, field?, message?, details?}`. */
