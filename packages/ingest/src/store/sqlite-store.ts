@@ -54,6 +54,13 @@ export interface StoreOptions {
   maxEventTypesPerApp: number;
 }
 
+/** Ids seen in one transaction, by a 32-bit mix of their bytes (see SqliteTelemetryStore.repeated). */
+interface SeenIds {
+  first: Map<number, { appId: string; device: bigint; id: Buffer }>;
+  /** Exact keys of the ids whose mix another id shares (rare, unless crafted). */
+  exact: Set<string>;
+}
+
 /**
  * The telemetry store on SQLite (telemetry.db): month partitions (partitions.ts), dimension ids for apps
  * and event types, each app's event types (`app_event_types`, bounded per app), idempotency through a unique
@@ -66,6 +73,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private eventTypes = new Map<string, number>();
   /** Per dim_apps.id, its event types (name to dim_event_types.id), loaded on the app's first row. */
   private appTypes = new Map<number, Map<string, number>>();
+  /** Event and crash ids handed in during the current transaction. */
+  private readonly seen: Record<PartitionKind, SeenIds> = { events: { first: new Map(), exact: new Set() }, crashes: { first: new Map(), exact: new Set() } };
   private partitions = new Map<string, Partition>();
   private known = new Set<string>();
   private days = new Map<number, DayInfo>();
@@ -120,6 +129,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (this.stmt.schemaVersion.get() !== this.schemaVersion) this.invalidate();
     if (this.schemaVersion === -1) this.load();
     try {
+      for (const kind of ['events', 'crashes'] as const) {
+        this.seen[kind].first.clear();
+        this.seen[kind].exact.clear();
+      }
       const results = this.db
         .transaction(() => {
           const dirty = new Map<string, [PartitionKind, number, string]>();
@@ -187,6 +200,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
         prefixDevice = r.deviceHash;
       }
       if (r.eventId) {
+        // The same id earlier in this transaction, in any day: the index sees a repeat only within its day.
+        if (this.repeated('events', r.appId, r.deviceHash, r.eventId)) continue;
         if (!near || near.info !== info || near.prefix !== prefix || near.gen !== this.deviceDaysGen) {
           near = this.neighbours(app, r.deviceHash, prefix, info);
         }
@@ -236,6 +251,26 @@ export class SqliteTelemetryStore implements TelemetryStore {
     return id;
   }
 
+  /**
+   * Whether an id of this (app, device) was handed in earlier in this transaction. Keyed by a mix of the
+   * id's bytes (no string per row); ids that share a mix fall back to exact string keys.
+   */
+  private repeated(kind: PartitionKind, appId: string, device: bigint, id: Buffer): boolean {
+    const seen = this.seen[kind];
+    const mix = id.readInt32LE(0) ^ id.readInt32LE(4) ^ id.readInt32LE(8) ^ id.readInt32LE(12);
+    const first = seen.first.get(mix);
+    if (!first) {
+      seen.first.set(mix, { appId, device, id });
+      return false;
+    }
+    if (first.appId === appId && first.device === device && first.id.equals(id)) return true;
+    seen.exact.add(exactKey(first.appId, first.device, first.id));
+    const key = exactKey(appId, device, id);
+    if (seen.exact.has(key)) return true;
+    seen.exact.add(key);
+    return false;
+  }
+
   private insertChunk(part: Partition, params: unknown[]): number {
     const n = params.length / EVENT_COLUMNS;
     let stmt = part.chunks.get(n);
@@ -257,7 +292,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const app = this.appId(r.appId, r.packageId);
       const info = this.dayInfo(r.timestamp);
       const part = this.partition('crashes', info.month);
-      if (r.crashId && this.inNeighbourMonth(app, r.deviceHash, r.crashId, r.timestamp, info)) continue;
+      if (r.crashId && (this.repeated('crashes', r.appId, r.deviceHash, r.crashId) || this.inNeighbourMonth(app, r.deviceHash, r.crashId, r.timestamp, info))) continue;
       const res = part.insert.run(
         app,
         r.deviceHash,
@@ -407,6 +442,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
     }
     return info;
   }
+}
+
+/** An id's exact key in SeenIds.exact. */
+function exactKey(appId: string, device: bigint, id: Buffer): string {
+  return `${appId}:${device}:${id.toString('hex')}`;
 }
 
 /** The start of a deviceDays key, `app:device:`; the day number follows. */
