@@ -1,3 +1,4 @@
+import type { Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServiceApp } from './http.js';
 import { createLogger } from './logger.js';
@@ -68,6 +69,15 @@ describe('startServer timeouts', () => {
     const res = await rawHttp(server.port, 'NOT HTTP AT ALL\r\n\r\n').response;
     expect(res.status).toBe(400);
     expect(errorCode(res.body)).toBe('invalid_request');
+  });
+
+  it('still closes an idle keep-alive connection at its keep-alive timeout', async () => {
+    (server.server as Server).keepAliveTimeout = 200;
+    const c = rawHttp(server.port, 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi');
+    // Answered, then left open by the client: the server closes it.
+    const res = await c.response;
+    expect(res.status).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ got: 2 });
   });
 
   it('serves a normal request on a keep-alive connection as before', async () => {

@@ -63,6 +63,9 @@ class BodySink {
   private resolve!: (b: Buffer) => void;
   private reject!: (e: unknown) => void;
 
+  /** Called once `done` is settled (the source stops feeding). */
+  onSettled: () => void = () => {};
+
   constructor(
     private readonly limitBytes: number,
     gzip: boolean,
@@ -72,8 +75,6 @@ class BodySink {
       this.resolve = resolve;
       this.reject = reject;
     });
-    // The reader awaits `done` once it has fed the body; a failure before that is not unhandled.
-    this.done.catch(() => {});
     if (gzip) {
       this.inflater = createGunzip();
       this.inflater.on('data', (chunk: Buffer) => this.keep(chunk));
@@ -127,6 +128,7 @@ class BodySink {
     // A gzip bomb stops inflating here.
     this.inflater?.destroy();
     this.reject(err);
+    this.onSettled();
   }
 
   private keep(chunk: Buffer): void {
@@ -152,6 +154,7 @@ class BodySink {
     const chunks = this.chunks;
     this.chunks = [];
     this.resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.kept));
+    this.onSettled();
   }
 }
 
@@ -177,13 +180,14 @@ function readNode(req: IncomingMessage, sink: BodySink): Promise<Buffer> {
   req.on('end', onEnd);
   req.on('error', onError);
   req.on('aborted', onAborted);
-  return sink.done.finally(() => {
+  sink.onSettled = () => {
     req.off('data', onData);
     req.off('end', onEnd);
     req.off('error', onError);
     req.off('aborted', onAborted);
     if (!req.readableEnded) req.pause();
-  });
+  };
+  return sink.done;
 }
 
 /** The web-stream body (app.request() in tests, other adapters). */
@@ -193,6 +197,8 @@ async function readWeb(c: Context, sink: BodySink): Promise<Buffer> {
     sink.end();
     return sink.done;
   }
+  // `done` may fail (gzip) while a read is awaited, before anyone awaits it: not an unhandled rejection.
+  sink.done.catch(() => {});
   const reader = body.getReader();
   try {
     while (!sink.settled) {

@@ -56,7 +56,8 @@ export interface StoreOptions {
 
 /** Ids seen in one transaction, by a 32-bit mix of their bytes (see SqliteTelemetryStore.repeated). */
 interface SeenIds {
-  first: Map<number, { appId: string; device: bigint; id: Buffer }>;
+  /** The first row with each mix (kept whole: no object per row). */
+  first: Map<number, EventRecord | CrashRecord>;
   /** Exact keys of the ids whose mix another id shares (rare, unless crafted). */
   exact: Set<string>;
 }
@@ -201,7 +202,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       }
       if (r.eventId) {
         // The same id earlier in this transaction, in any day: the index sees a repeat only within its day.
-        if (this.repeated('events', r.appId, r.deviceHash, r.eventId)) continue;
+        if (this.repeated('events', r, r.eventId)) continue;
         if (!near || near.info !== info || near.prefix !== prefix || near.gen !== this.deviceDaysGen) {
           near = this.neighbours(app, r.deviceHash, prefix, info);
         }
@@ -255,17 +256,18 @@ export class SqliteTelemetryStore implements TelemetryStore {
    * Whether an id of this (app, device) was handed in earlier in this transaction. Keyed by a mix of the
    * id's bytes (no string per row); ids that share a mix fall back to exact string keys.
    */
-  private repeated(kind: PartitionKind, appId: string, device: bigint, id: Buffer): boolean {
+  private repeated(kind: PartitionKind, r: EventRecord | CrashRecord, id: Buffer): boolean {
     const seen = this.seen[kind];
     const mix = id.readInt32LE(0) ^ id.readInt32LE(4) ^ id.readInt32LE(8) ^ id.readInt32LE(12);
     const first = seen.first.get(mix);
     if (!first) {
-      seen.first.set(mix, { appId, device, id });
+      seen.first.set(mix, r);
       return false;
     }
-    if (first.appId === appId && first.device === device && first.id.equals(id)) return true;
-    seen.exact.add(exactKey(first.appId, first.device, first.id));
-    const key = exactKey(appId, device, id);
+    const firstId = (kind === 'events' ? (first as EventRecord).eventId : (first as CrashRecord).crashId)!;
+    if (first.appId === r.appId && first.deviceHash === r.deviceHash && firstId.equals(id)) return true;
+    seen.exact.add(exactKey(first.appId, first.deviceHash, firstId));
+    const key = exactKey(r.appId, r.deviceHash, id);
     if (seen.exact.has(key)) return true;
     seen.exact.add(key);
     return false;
@@ -292,7 +294,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const app = this.appId(r.appId, r.packageId);
       const info = this.dayInfo(r.timestamp);
       const part = this.partition('crashes', info.month);
-      if (r.crashId && (this.repeated('crashes', r.appId, r.deviceHash, r.crashId) || this.inNeighbourMonth(app, r.deviceHash, r.crashId, r.timestamp, info))) continue;
+      if (r.crashId && (this.repeated('crashes', r, r.crashId) || this.inNeighbourMonth(app, r.deviceHash, r.crashId, r.timestamp, info))) continue;
       const res = part.insert.run(
         app,
         r.deviceHash,
