@@ -1,13 +1,15 @@
 import { baseConfigSchema, envBoolean, loadConfig } from '@mosis/shared';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { DEFAULT_MAX_PACKAGE_BYTES, DEFAULT_PACKAGE_GC_GRACE_HOURS } from './limits.js';
+import { CORE_HTTP_REQUEST_TIMEOUT_MS, DEFAULT_MAX_PACKAGE_BYTES, DEFAULT_PACKAGE_GC_GRACE_HOURS } from './limits.js';
 
 /** Where backups go when BACKUP_DIR is unset: beside the databases, as ops and Litestream assume. */
 export const DEFAULT_BACKUP_SUBDIR = 'backups';
 
 /** Core API settings: the shared ones plus what only the developer-facing API needs. */
 export const coreConfigSchema = baseConfigSchema.extend({
+  /** Longest time to receive a whole request: long enough for a package upload on a slow link. */
+  HTTP_REQUEST_TIMEOUT_MS: baseConfigSchema.shape.HTTP_REQUEST_TIMEOUT_MS.removeDefault().default(CORE_HTTP_REQUEST_TIMEOUT_MS),
   /** Guards /v1/admin/*; admin routes answer 404 while it is unset. */
   ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
   /**

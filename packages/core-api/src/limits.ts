@@ -112,3 +112,10 @@ export const DEFAULT_TUNING: Tuning = {
   registerMaxPerIp: REGISTER_MAX_PER_IP,
   registerWindowMs: REGISTER_WINDOW_MS,
 };
+
+/**
+ * Default HTTP_REQUEST_TIMEOUT_MS of the core API: an hour, where ingest's is two minutes. A package of
+ * MAX_PACKAGE_BYTES (256 MiB) takes about 35 minutes at 1 Mbit/s; a client that stops sending is cut
+ * off much sooner by HTTP_BODY_IDLE_TIMEOUT_MS.
+ */
+export const CORE_HTTP_REQUEST_TIMEOUT_MS = 60 * 60 * 1000;

@@ -4,6 +4,7 @@ import {
   createMetrics,
   DATABASES,
   databasePath,
+  httpTimeouts,
   migrateUp,
   onShutdown,
   openDatabase,
@@ -38,7 +39,7 @@ async function main(): Promise<void> {
   const swept = packages.sweepTemp();
   if (swept) log.info('removed temp files of interrupted uploads', { count: swept });
   const app = createCoreApp({ config, portal, telemetry: getTelemetry, log, metrics, packages });
-  const server = await startServer(app.fetch, config.CORE_PORT, config.HOST);
+  const server = await startServer(app.fetch, config.CORE_PORT, config.HOST, httpTimeouts(config));
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
   const gc = startPackageGc({ storage: packages, db: portal, log, graceMs: packageGcGraceMs(config) });
 

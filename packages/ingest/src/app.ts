@@ -39,6 +39,8 @@ export interface IngestDeps {
   metrics?: Metrics;
   /** Server clock (tests move it). */
   now?: () => number;
+  /** Holds commits while true, on top of the WAL's own holds (tests use it to queue requests deterministically). */
+  hold?: () => boolean;
 }
 
 /** The ingest service's parts: its HTTP app and the write path behind it. */
@@ -71,15 +73,17 @@ export function createIngest(deps: IngestDeps): IngestService {
   registerDatabaseMetrics(metrics, { telemetry: () => telemetry });
   registerJobMetrics(metrics, () => telemetry);
 
-  const apps = new PortalAppCache(databasePath(config.DATA_DIR, 'portal'), log).start(config.APP_CACHE_REFRESH_MS);
+  const apps = new PortalAppCache(databasePath(config.DATA_DIR, 'portal'), log, deps.now).start(config.APP_CACHE_REFRESH_MS);
   const hasher = new DeviceHasher(loadDeviceSecret(config.DATA_DIR, config.DEVICE_HASH_SECRET));
-  const store = new SqliteTelemetryStore(telemetry);
+  const store = new SqliteTelemetryStore(telemetry, { maxEventTypesPerApp: config.MAX_EVENT_TYPES_PER_APP });
   let writer: GroupCommitWriter | undefined;
   const budget = new BodyBudget(config.INGEST_MAX_BODY_BYTES_IN_FLIGHT);
   const ingestMetrics = createIngestMetrics(metrics, () => writer, apps, () => budget.inUse);
   const wal = new WalIndexReader(telemetry.name);
   // Under Litestream, Litestream checkpoints and ingest waits for it; otherwise a thread of ours checkpoints.
   const checkpointer = config.LITESTREAM ? undefined : new Checkpointer(telemetry, wal, log);
+  const walHold = checkpointer ? () => checkpointer.restarting : replicationBackpressure(wal, config.INGEST_WAL_MAX_MIB * 1024 * 1024);
+  const extraHold = deps.hold;
   writer = new GroupCommitWriter(
     store,
     {
@@ -88,9 +92,8 @@ export function createIngest(deps: IngestDeps): IngestService {
       flushMaxEvents: config.INGEST_FLUSH_MAX_EVENTS,
       flushIntervalMs: config.INGEST_FLUSH_INTERVAL_MS,
       // Commits wait while the WAL is checkpointed: Litestream's when it falls behind, ours while it RESTARTs.
-      ...(checkpointer
-        ? { hold: () => checkpointer.restarting, holdPollMs: CHECKPOINT_HOLD_POLL_MS }
-        : { hold: replicationBackpressure(wal, config.INGEST_WAL_MAX_MIB * 1024 * 1024) }),
+      hold: extraHold ? () => extraHold() || walHold() : walHold,
+      ...(checkpointer && { holdPollMs: CHECKPOINT_HOLD_POLL_MS }),
     },
     log,
     (s) => ingestMetrics.recordFlush(s),

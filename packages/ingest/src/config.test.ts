@@ -1,7 +1,7 @@
 import { ConfigError } from '@mosis/shared';
 import { describe, expect, it } from 'vitest';
 import { loadIngestConfig } from './config.js';
-import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_QUEUE_MAX_EVENTS, DEFAULT_TELEMETRY_CACHE_MIB } from './limits.js';
+import { DEFAULT_FLUSH_INTERVAL_MS, DEFAULT_MAX_EVENT_TYPES_PER_APP, DEFAULT_QUEUE_MAX_EVENTS, DEFAULT_TELEMETRY_CACHE_MIB } from './limits.js';
 
 describe('ingest config', () => {
   it('has defaults for the write path', () => {
@@ -10,6 +10,8 @@ describe('ingest config', () => {
     expect(c.INGEST_FLUSH_INTERVAL_MS).toBe(DEFAULT_FLUSH_INTERVAL_MS);
     expect(c.TELEMETRY_CACHE_MIB).toBe(DEFAULT_TELEMETRY_CACHE_MIB);
     expect(c.DEVICE_HASH_SECRET).toBeUndefined();
+    expect(c.MAX_EVENT_TYPES_PER_APP).toBe(DEFAULT_MAX_EVENT_TYPES_PER_APP);
+    expect(loadIngestConfig({ MAX_EVENT_TYPES_PER_APP: '50' }).MAX_EVENT_TYPES_PER_APP).toBe(50);
   });
 
   it('names each invalid variable', () => {

@@ -9,6 +9,7 @@ import {
   DEFAULT_TELEMETRY_CACHE_MIB,
   DEFAULT_WAL_MAX_MIB,
   DEFAULT_QUEUE_MAX_EVENTS,
+  DEFAULT_MAX_EVENT_TYPES_PER_APP,
   RAW_RETENTION_DAYS,
 } from './limits.js';
 
@@ -43,6 +44,11 @@ export const ingestConfigSchema = baseConfigSchema.extend({
    * so an event is never accepted into a day that retention has already pruned (and would not count).
    */
   RETENTION_DAYS: z.coerce.number().int().min(1).max(3650).default(RAW_RETENTION_DAYS),
+  /**
+   * Distinct event types an app may have (contract); an event of a new type beyond it is rejected with
+   * `event_type_limit`, known types keep working. Bounds what analytics must answer per app and day.
+   */
+  MAX_EVENT_TYPES_PER_APP: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_MAX_EVENT_TYPES_PER_APP),
 });
 
 export type IngestConfig = z.infer<typeof ingestConfigSchema>;

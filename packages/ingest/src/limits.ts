@@ -20,6 +20,8 @@ export const MAX_BATCH_CRASHES = 100;
 export const MAX_EVENT_DATA_BYTES = 8 * KiB;
 /** Serialized `context` of one crash (ours: the same budget as event data). */
 export const MAX_CRASH_CONTEXT_BYTES = 8 * KiB;
+/** Levels `data` and `context` may nest (contract): the object itself is level 1. Deeper is rejected while validating. */
+export const MAX_JSON_DEPTH = 32;
 /** `stack_trace` of one crash (contract). */
 export const MAX_STACK_TRACE_BYTES = 256 * KiB;
 /** `message` of one crash (ours). */
@@ -39,9 +41,9 @@ export const DEFAULT_QUEUE_MAX_EVENTS = 20_000;
 /** Default: queued body bytes above which new requests get 503 (crash reports are large). */
 export const DEFAULT_QUEUE_MAX_BYTES = 32 * MiB;
 /**
- * Default: bytes of request bodies being read and parsed at once (reserved by declared length, or by the
- * route's limit for gzip or undeclared bodies). Parsed JSON takes a few times its text in memory, so this
- * and the queue bound keep ingest well under 200 MB.
+ * Default: bytes of request bodies being read and parsed at once, reserved as they arrive (and, for gzip, as
+ * they inflate), so a stalled upload holds only what it sent. Parsed JSON takes a few times its text in
+ * memory, so this and the queue bound keep ingest well under 200 MB.
  */
 export const DEFAULT_MAX_BODY_BYTES_IN_FLIGHT = 24 * MiB;
 /** Default: a flush starts as soon as this many events are queued... */
@@ -66,7 +68,19 @@ export const CHECKPOINT_HOLD_POLL_MS = 1;
 export const CHECKPOINT_RESTART_PAGES = 4_000;
 /** Default: how often the app cache checks portal.db for new, changed or suspended apps. */
 export const DEFAULT_APP_CACHE_REFRESH_MS = 1_000;
+/**
+ * A package_id that is not in the app cache is looked up in portal.db at once (an app created a moment
+ * ago), and then remembered as unknown for this long, so a flood of events for unknown apps costs no
+ * portal.db access per event. A refresh that sees portal.db changed forgets them all.
+ */
+export const APP_MISS_TTL_MS = 1_000;
+/** Unknown package_ids remembered at most (the oldest is forgotten first). */
+export const APP_MISS_MAX_ENTRIES = 10_000;
+/** Default: distinct event types per app (contract: MAX_EVENT_TYPES_PER_APP); an event of a new type beyond it is rejected. */
+export const DEFAULT_MAX_EVENT_TYPES_PER_APP = 1_000;
 /** Default: telemetry.db page cache, MiB (the shared default is 64; ingest keeps RSS under 200 MB). */
 export const DEFAULT_TELEMETRY_CACHE_MIB = 32;
+/** Under a load that keeps filling the write queue, "queue full" is logged at most this often. */
+export const QUEUE_FULL_LOG_INTERVAL_MS = 10_000;
 /** `Retry-After` (seconds) on a 503 when the queue is full or the service is stopping. */
 export const RETRY_AFTER_SECONDS = 1;

@@ -3,6 +3,7 @@ import {
   createLogger,
   DATABASES,
   databasePath,
+  httpTimeouts,
   migrateUp,
   onShutdown,
   openDatabase,
@@ -26,7 +27,7 @@ async function main(): Promise<void> {
   // Rollup and retention on their schedules; their writes run between group commits.
   const jobs = startScheduledJobs({ db: telemetry, dbPath: telemetry.name, config: loadJobsConfig(), log, exclusive: (fn) => ingest.writer.exclusive(fn) });
 
-  const server = await startServer(ingest.app.fetch, config.INGEST_PORT, config.HOST);
+  const server = await startServer(ingest.app.fetch, config.INGEST_PORT, config.HOST, httpTimeouts(config));
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
 
   // SIGTERM: refuse new requests, let the ones in flight finish (their rows commit), commit anything

@@ -17,7 +17,7 @@ export interface IngestMetrics {
 export function createIngestMetrics(
   m: Metrics,
   writer: () => GroupCommitWriter | undefined,
-  apps: AppLookup & { size?: number },
+  apps: AppLookup & { size?: number; portalLookups?: number },
   bodyBytesInFlight: () => number = () => 0,
 ): IngestMetrics {
   const registers = [m.registry];
@@ -79,6 +79,17 @@ export function createIngestMetrics(
     registers,
     collect() {
       this.set(apps.size ?? 0);
+    },
+  });
+  let lookups = 0;
+  new Counter({
+    name: 'ingest_app_lookups_total',
+    help: 'Package ids missing from the app cache that were looked up in portal.db (unknown ones are then remembered for a while)',
+    registers,
+    collect() {
+      const n = apps.portalLookups ?? 0;
+      this.inc(n - lookups);
+      lookups = n;
     },
   });
   return {

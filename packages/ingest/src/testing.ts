@@ -35,7 +35,16 @@ export interface TestIngest extends IngestService {
  * The app cache refreshes every 50 ms so tests see portal changes quickly.
  */
 export async function startTestIngest(
-  opts: { apps?: Array<{ packageId: string; status?: string; id?: string }>; env?: Record<string, string>; now?: () => number; dataDir?: string } = {},
+  opts: {
+    apps?: Array<{ packageId: string; status?: string; id?: string }>;
+    env?: Record<string, string>;
+    now?: () => number;
+    dataDir?: string;
+    /** Holds commits while true: requests queue up and then commit together (see GroupCommitWriter.when). */
+    hold?: () => boolean;
+    /** Receives the service's log lines at `info` and above (silent otherwise). */
+    log?: (line: string) => void;
+  } = {},
 ): Promise<TestIngest> {
   const dir = opts.dataDir ? undefined : tempDir('mosis-ingest-');
   const dataDir = opts.dataDir ?? dir!.path;
@@ -43,7 +52,7 @@ export async function startTestIngest(
   const config = loadIngestConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', APP_CACHE_REFRESH_MS: '50', ...opts.env });
   const telemetry = openDatabase(databasePath(dataDir, 'telemetry'), { litestream: config.LITESTREAM });
   await migrateUp(telemetry, DATABASES.telemetry.migrations);
-  const service = createIngest({ config, telemetry, log: createLogger('ingest', 'silent'), ...(opts.now && { now: opts.now }) });
+  const service = createIngest({ config, telemetry, log: opts.log ? createLogger('ingest', 'info', opts.log) : createLogger('ingest', 'silent'), ...(opts.now && { now: opts.now }), ...(opts.hold && { hold: opts.hold }) });
   return {
     ...service,
     dataDir,

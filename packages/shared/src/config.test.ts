@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { baseConfigSchema, ConfigError, loadConfig } from './config.js';
+import { DEFAULT_HTTP_BODY_IDLE_TIMEOUT_MS, DEFAULT_HTTP_HEADERS_TIMEOUT_MS, DEFAULT_HTTP_REQUEST_TIMEOUT_MS } from './limits.js';
 
 describe('loadConfig', () => {
   it('applies the contract defaults when nothing is set', () => {
@@ -35,5 +36,15 @@ describe('loadConfig', () => {
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as Error).message).toContain(name);
     expect((err as Error).message).toContain(JSON.stringify(value));
+  });
+
+  it('has HTTP timeouts, and refuses a headers timeout longer than the request timeout', () => {
+    const config = loadConfig(baseConfigSchema, {});
+    expect([config.HTTP_HEADERS_TIMEOUT_MS, config.HTTP_BODY_IDLE_TIMEOUT_MS, config.HTTP_REQUEST_TIMEOUT_MS]).toEqual([
+      DEFAULT_HTTP_HEADERS_TIMEOUT_MS,
+      DEFAULT_HTTP_BODY_IDLE_TIMEOUT_MS,
+      DEFAULT_HTTP_REQUEST_TIMEOUT_MS,
+    ]);
+    expect(() => loadConfig(baseConfigSchema, { HTTP_HEADERS_TIMEOUT_MS: '5000', HTTP_REQUEST_TIMEOUT_MS: '1000' })).toThrow(/HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS/);
   });
 });

@@ -1,5 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { DEFAULT_HTTP_BODY_IDLE_TIMEOUT_MS, DEFAULT_HTTP_HEADERS_TIMEOUT_MS, DEFAULT_HTTP_REQUEST_TIMEOUT_MS } from './limits.js';
 import './zod-messages.js';
 
 /** Parses "true"/"false"/"1"/"0"/"yes"/"no" (any case) from an environment variable. */
@@ -13,7 +14,10 @@ export const envBoolean = z
 /** A TCP port from an environment variable. */
 export const envPort = z.coerce.number().int().min(1).max(65535);
 
-/** Settings both services read. Defaults are the contract's (shared/API.md). */
+/** Milliseconds, from an environment variable. */
+const envMs = z.coerce.number().int().min(50).max(3_600_000);
+
+/** Settings both services read. Defaults are the contract's (shared/API.md) and limits.ts. */
 export const baseConfigSchema = z.object({
   DATA_DIR: z.string().min(1).default('./data'),
   CORE_PORT: envPort.default(8080),
@@ -23,6 +27,12 @@ export const baseConfigSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** Set by the launcher when Litestream replicates the databases: Litestream then owns checkpoints. */
   LITESTREAM: envBoolean.default(false),
+  /** Longest wait for a request's headers (408 after it). */
+  HTTP_HEADERS_TIMEOUT_MS: envMs.default(DEFAULT_HTTP_HEADERS_TIMEOUT_MS),
+  /** Longest pause inside a request body (408 after it). */
+  HTTP_BODY_IDLE_TIMEOUT_MS: envMs.default(DEFAULT_HTTP_BODY_IDLE_TIMEOUT_MS),
+  /** Longest time to receive a whole request (408 after it); at least HTTP_HEADERS_TIMEOUT_MS. */
+  HTTP_REQUEST_TIMEOUT_MS: envMs.default(DEFAULT_HTTP_REQUEST_TIMEOUT_MS),
 });
 
 export type BaseConfig = z.infer<typeof baseConfigSchema>;
@@ -58,7 +68,13 @@ export function loadConfig<S extends z.ZodObject>(
       }),
     );
   }
-  const config = parsed.data as z.infer<S> & { DATA_DIR?: string };
+  const config = parsed.data as z.infer<S> & { DATA_DIR?: string; HTTP_HEADERS_TIMEOUT_MS?: number; HTTP_REQUEST_TIMEOUT_MS?: number };
+  // Node refuses a headers timeout longer than the request timeout; say so in the config's terms.
+  if (config.HTTP_HEADERS_TIMEOUT_MS !== undefined && config.HTTP_REQUEST_TIMEOUT_MS !== undefined && config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
+    throw new ConfigError([
+      `HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS (${config.HTTP_REQUEST_TIMEOUT_MS}) (got ${JSON.stringify(String(config.HTTP_HEADERS_TIMEOUT_MS))})`,
+    ]);
+  }
   if (typeof config.DATA_DIR === 'string' && !isAbsolute(config.DATA_DIR)) config.DATA_DIR = resolve(config.DATA_DIR);
   return config;
 }

@@ -72,8 +72,11 @@ const HTTP_CODES: Record<number, string> = {
   429: 'rate_limited',
 };
 
-/** Renders an ApiError (or any error) as the contract's JSON body. Unknown errors are logged and become 500. */
-export function errorHandler(log: (err: unknown, c: Context) => void): ErrorHandler {
+/**
+ * Renders an ApiError (or any error) as the contract's JSON body. Unknown errors become 500 and go to `log`
+ * if given (the shared request logger also logs them, from `c.error`).
+ */
+export function errorHandler(log: (err: unknown, c: Context) => void = () => {}): ErrorHandler {
   return (err, c) => {
     if (err instanceof ApiError) {
       return c.json(errorBody(err.code, err.message, err.details), err.status, err.headers);

@@ -38,7 +38,8 @@ export function createServiceApp<E extends Env = Env>(log: Logger, metrics: Metr
   });
   app.use('*', requestLogger(log));
   app.use('*', httpMetrics(metrics));
-  app.onError(errorHandler((err, c) => log.error('unhandled error', { err, method: c.req.method, path: c.req.path })));
+  // The request logger writes the error of a 500 in its one line for that request.
+  app.onError(errorHandler());
   app.notFound(notFoundHandler);
   return app;
 }

@@ -5,6 +5,7 @@ export * from './docs.js';
 export * from './docs-check.js';
 export * from './errors.js';
 export * from './http.js';
+export * from './limits.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './migrate.js';

@@ -33,18 +33,26 @@ function errorReplacer(_key: string, value: unknown) {
 }
 
 /**
- * Logs one line per request: method, path (no query string: it may carry secrets), status, duration.
- * Runs outermost so the status is the final one, error handler included.
+ * Logs requests by outcome, so that the log holds errors and state changes, not traffic (traffic is counted
+ * in `http_requests_total`): answered requests, 4xx included, at debug; a 5xx at error, with the error that
+ * caused it, in one line. 4xx stay at debug because they are the client's doing: any client could otherwise
+ * fill the disk with them. A 503 is a deliberate refusal (overload, shutdown; it carries Retry-After): debug
+ * too, the service logs when it starts and stops refusing. Method and path only (no query string: it may carry
+ * secrets). Runs outermost so the status is the final one, error handler included.
  */
 export function requestLogger(log: Logger): MiddlewareHandler {
   return async (c, next) => {
     const start = performance.now();
     await next();
-    log.info('request', {
+    const status = c.res.status;
+    const failed = status >= 500 && status !== 503;
+    const fields = {
       method: c.req.method,
       path: c.req.path,
-      status: c.res.status,
+      status,
       duration_ms: Math.round((performance.now() - start) * 100) / 100,
-    });
+    };
+    if (failed) log.error('request failed', c.error ? { ...fields, err: c.error } : fields);
+    else log.debug('request', fields);
   };
 }

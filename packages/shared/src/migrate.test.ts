@@ -48,6 +48,29 @@ describe.each(['portal', 'telemetry'] as DatabaseName[])('%s migrations', (name)
     db.close();
   });
 
+  it('runs a migration\'s hooks around its SQL, in its transaction', async () => {
+    const hooked = tempDir();
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(`${hooked.path}/0001_t.up.sql`, 'CREATE TABLE t (x); INSERT INTO t VALUES (2);');
+    writeFileSync(`${hooked.path}/0001_t.down.sql`, 'DROP TABLE t;');
+    const db = openDatabase(`${hooked.path}/x.db`);
+    const seen: unknown[] = [];
+    const hooks = {
+      dir: hooked.path,
+      beforeUp: { '0001_t': (d: DB) => seen.push(['before', d.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 't'").get()]) },
+      afterUp: { '0001_t': (d: DB) => seen.push(['after', d.prepare('SELECT x FROM t').all(), d.inTransaction]) },
+    };
+    await migrateUp(db, hooks);
+    expect(seen).toEqual([['before', { n: 0 }], ['after', [{ x: 2 }], true]]);
+    // A failing hook undoes the migration's SQL and record.
+    await migrateDown(db, hooks, 0);
+    await expect(migrateUp(db, { ...hooks, afterUp: { '0001_t': () => { throw new Error('no'); } } })).rejects.toThrow('no');
+    expect(await migrationStatus(db, hooks)).toEqual({ executed: [], pending: ['0001_t'] });
+    expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 't'").get()).toBeUndefined();
+    db.close();
+    hooked.cleanup();
+  });
+
   it('a failing migration leaves neither its tables nor its record', async () => {
     const broken = tempDir();
     const { writeFileSync } = await import('node:fs');

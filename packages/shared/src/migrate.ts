@@ -10,9 +10,12 @@ export interface MigratorOptions {
   /** Folder with the `.up.sql` / `.down.sql` pairs. */
   dir: string;
   /**
-   * Work a down migration needs that no SQL file can name: tables created at run time (telemetry's month
-   * partitions). Keyed by migration name; runs inside the down migration's transaction, before its SQL.
+   * Work a migration needs that no SQL file can name: tables created at run time (telemetry's month
+   * partitions). Keyed by migration name; each runs inside that migration's transaction, before or after
+   * its SQL.
    */
+  beforeUp?: Record<string, (db: DB) => void>;
+  afterUp?: Record<string, (db: DB) => void>;
   beforeDown?: Record<string, (db: DB) => void>;
 }
 
@@ -63,7 +66,9 @@ export function createMigrator(db: DB, opts: MigratorOptions): Umzug<DB> {
       name: m.name,
       up: async () => {
         db.transaction(() => {
+          opts.beforeUp?.[m.name]?.(db);
           db.exec(m.up);
+          opts.afterUp?.[m.name]?.(db);
           record.run(m.name);
         }).immediate();
       },

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -59,4 +59,34 @@ export function spawnNode(script: string, args: string[], env: NodeJS.ProcessEnv
     child.on('exit', (code, signal) => resolve({ code, signal })),
   );
   return { child, output: () => out, exited };
+}
+
+/** What a raw HTTP client got back: the status, the header block and the body, once the connection closed. */
+export interface RawResponse {
+  status: number;
+  head: string;
+  body: string;
+}
+
+/**
+ * A raw HTTP/1.1 client on a socket, for tests that need to misbehave (stall, trickle, send garbage): it
+ * writes `text` once connected and collects what comes back until the server closes the connection.
+ */
+export function rawHttp(port: number, text: string): { socket: Socket; connected: Promise<void>; response: Promise<RawResponse> } {
+  const socket = connect(port, '127.0.0.1');
+  const connected = new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => socket.write(text, () => resolve()));
+    socket.once('error', reject);
+  });
+  const response = new Promise<RawResponse>((resolve) => {
+    let data = '';
+    socket.on('data', (d) => (data += d));
+    socket.on('error', () => {});
+    socket.once('close', () => {
+      const split = data.indexOf('\r\n\r\n');
+      const head = split < 0 ? data : data.slice(0, split);
+      resolve({ status: Number(/^HTTP\/1\.1 (\d{3})/.exec(head)?.[1] ?? 0), head, body: split < 0 ? '' : data.slice(split + 4) });
+    });
+  });
+  return { socket, connected, response };
 }

@@ -1,29 +1,24 @@
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { event, startTestIngest } from '../testing.js';
-import { BodyBudget, GZIP_RESERVE_FACTOR, reservationFor } from './body-budget.js';
+import { BodyBudget } from './body-budget.js';
 
 const APP = 'com.dev.app';
 const MiB = 1024 * 1024;
 
 describe('body budget', () => {
-  it('reserves the declared length, the limit when undeclared, and an estimate for gzip', () => {
-    expect(reservationFor('1000', undefined, MiB)).toBe(1000);
-    expect(reservationFor(undefined, undefined, MiB)).toBe(MiB);
-    expect(reservationFor('nonsense', undefined, MiB)).toBe(MiB);
-    expect(reservationFor('1000', 'gzip', MiB)).toBe(1000 * GZIP_RESERVE_FACTOR);
-    expect(reservationFor('500000', 'gzip', MiB)).toBe(MiB);
-  });
-
-  it('lets one request through alone and refuses what would pass the bound', () => {
+  it('lets a request grow alone past the bound, refuses what would pass it beside others, and keeps its peak', () => {
     const b = new BodyBudget(100);
-    expect(b.tryReserve(150)).toBe(true);
-    expect(b.tryReserve(1)).toBe(false);
+    expect(b.tryGrow(0, 80)).toBe(true);
+    expect(b.tryGrow(80, 70)).toBe(true);
+    expect(b.inUse).toBe(150);
     b.release(150);
-    expect(b.tryReserve(60)).toBe(true);
-    expect(b.tryReserve(40)).toBe(true);
-    expect(b.tryReserve(1)).toBe(false);
+    expect(b.tryGrow(0, 60)).toBe(true);
+    expect(b.tryGrow(0, 40)).toBe(true);
+    expect(b.exhausted).toBe(true);
+    expect(b.tryGrow(40, 1)).toBe(false);
     expect(b.inUse).toBe(100);
+    expect(b.peak).toBe(150);
   });
 
   it('answers 503 with Retry-After when too many large bodies arrive at once, and stores the others', async () => {
@@ -38,23 +33,34 @@ describe('body budget', () => {
       expect(refused.headers.get('retry-after')).toBe('1');
       expect(t.count()).toBe(100 * statuses.filter((s) => s === 202).length);
       expect(t.budget.inUse).toBe(0);
+      expect(t.budget.peak).toBeLessThanOrEqual(4 * MiB);
     } finally {
       await t.stop();
     }
   });
 
-  it('admits a gzip body that inflates far past its estimate, reserving the rest only while it is parsed', async () => {
+  it('counts gzip bodies as they inflate: concurrent near-limit ones never hold more than the bound, and bombs stop at the limit', async () => {
     const t = await startTestIngest({ apps: [{ packageId: APP }], env: { INGEST_MAX_BODY_BYTES_IN_FLIGHT: String(4 * MiB) } });
     try {
-      // ~900 KB of JSON in a few KB of gzip, far past 16x its compressed size; parsing is synchronous, so
-      // the top-ups of concurrent requests never add up and all of them fit.
-      const body = JSON.stringify({ events: Array.from({ length: 100 }, () => event(APP, { data: { pad: 'x'.repeat(8_000) } })) });
+      // ~1000 KB of JSON in a few KB of gzip each: 24 of them inflate to about 6 times the bound.
+      const body = JSON.stringify({ events: Array.from({ length: 100 }, () => event(APP, { event_id: undefined, data: { pad: 'x'.repeat(8_000) } })) });
+      expect(body.length).toBeGreaterThan(800_000);
       const gz = gzipSync(body);
-      expect(body.length).toBeGreaterThan(GZIP_RESERVE_FACTOR * gz.length);
-      const responses = await Promise.all(
-        Array.from({ length: 12 }, () => t.post('/v1/events', undefined, { raw: gz, headers: { 'content-encoding': 'gzip' } })),
+      const bomb = gzipSync(Buffer.alloc(200 * MiB, 32));
+      const sends = Array.from({ length: 24 }, (_, i) =>
+        t.post('/v1/events', undefined, { raw: i % 6 === 5 ? bomb : gz, headers: { 'content-encoding': 'gzip' } }),
       );
-      expect(responses.map((r) => r.status)).toEqual(Array(12).fill(202));
+      const statuses = (await Promise.all(sends)).map((r) => r.status);
+      // The bombs: 413 (or 503 when the budget ran out first), never inflated past the limit.
+      expect(statuses.filter((s, i) => i % 6 === 5 && s !== 413 && s !== 503)).toEqual([]);
+      const plain = statuses.filter((_, i) => i % 6 !== 5);
+      expect(plain.every((s) => s === 202 || s === 503)).toBe(true);
+      // Inflated bytes are reserved before they are kept: the bound held, so some had to wait (503).
+      expect(plain).toContain(503);
+      expect(plain).toContain(202);
+      expect(t.budget.peak).toBeLessThanOrEqual(4 * MiB);
+      expect(t.budget.peak).toBeGreaterThan(MiB);
+      expect(t.count()).toBe(100 * plain.filter((s) => s === 202).length);
       expect(t.budget.inUse).toBe(0);
     } finally {
       await t.stop();

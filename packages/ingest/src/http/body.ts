@@ -1,22 +1,24 @@
-import { ApiError } from '@mosis/shared';
+import { ApiError, bodyTimedOut } from '@mosis/shared';
 import type { Context } from 'hono';
 import type { IncomingMessage } from 'node:http';
-import { promisify } from 'node:util';
-import { gunzip } from 'node:zlib';
+import { createGunzip, type Gunzip } from 'node:zlib';
 
-const gunzipAsync = promisify(gunzip);
+/** Gzip framing beyond the deflated data: a compressed body larger than its limit by more cannot fit once inflated. */
+const GZIP_FRAMING_BYTES = 1024;
 
 /**
- * Reads a JSON request body (and its decompressed size) with its size limit enforced while reading: a body (or, for gzip, its
- * decompressed form) over `limitBytes` is refused with 413 without being held in memory whole. Gzip is
- * inflated with `maxOutputLength`, so a gzip bomb stops at the limit instead of filling memory.
+ * Called with the size of each piece of body before it is kept: every raw chunk as it arrives and, for gzip,
+ * every chunk it inflates to. Throws to refuse the body (the memory budget is exhausted).
  */
-export async function readJsonBody(
-  c: Context,
-  limitBytes: number,
-  /** Called with the (decompressed) size before parsing; may throw to refuse (memory budget). */
-  admit: (bytes: number) => void = () => {},
-): Promise<{ value: unknown; bytes: number }> {
+export type Reserve = (bytes: number) => void;
+
+/**
+ * Reads a JSON request body (and its decompressed size) with its size limit enforced while reading: a body
+ * (or, for gzip, its decompressed form) over `limitBytes` is refused with 413 without being held in memory
+ * whole. Gzip is inflated as a stream as the body arrives, each output chunk counted and reserved before it
+ * is kept, so a gzip bomb stops at the limit instead of filling memory.
+ */
+export async function readJsonBody(c: Context, limitBytes: number, reserve: Reserve = () => {}): Promise<{ value: unknown; bytes: number }> {
   const type = c.req.header('content-type');
   if (!type || !/^application\/json\s*(;|$)/i.test(type.trim())) {
     throw new ApiError(415, 'unsupported_media_type', 'Content-Type must be application/json');
@@ -30,20 +32,10 @@ export async function readJsonBody(
   const declared = Number(c.req.header('content-length'));
   if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
 
-  // A gzip body is never larger than its content by more than a few bytes, except for tiny bodies.
-  const raw = await readLimited(c, limitBytes + 1024);
-  let text: Buffer = raw;
-  if (encoding === 'gzip') {
-    try {
-      text = await gunzipAsync(raw, { maxOutputLength: limitBytes });
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') throw tooLarge(limitBytes);
-      throw ApiError.badRequest('body is not valid gzip', { reason: (err as Error).message });
-    }
-  } else if (raw.length > limitBytes) {
-    throw tooLarge(limitBytes);
-  }
-  admit(text.length);
+  const sink = new BodySink(limitBytes, encoding === 'gzip', reserve);
+  const incoming = nodeRequest(c);
+  // Reading the Node stream directly skips the web-stream wrapper: measurably cheaper per request.
+  const text = await (incoming && !incoming.readableDidRead ? readNode(incoming, sink) : readWeb(c, sink));
   try {
     return { value: JSON.parse(text.toString('utf8')), bytes: text.length };
   } catch {
@@ -56,75 +48,174 @@ function tooLarge(limitBytes: number): ApiError {
   return new ApiError(413, 'payload_too_large', `body is larger than ${limitBytes} bytes`, { limit_bytes: limitBytes });
 }
 
+/**
+ * Where the raw body goes, piece by piece: kept as it is, or inflated first. Each piece is counted against
+ * the limit and reserved before it is kept; the first failure settles `done` and everything after is ignored.
+ */
+class BodySink {
+  readonly done: Promise<Buffer>;
+  /** True once `done` is settled. */
+  settled = false;
+  private chunks: Buffer[] = [];
+  private kept = 0;
+  private received = 0;
+  private readonly inflater: Gunzip | undefined;
+  private resolve!: (b: Buffer) => void;
+  private reject!: (e: unknown) => void;
+
+  /** Called once `done` is settled (the source stops feeding). */
+  onSettled: () => void = () => {};
+
+  constructor(
+    private readonly limitBytes: number,
+    gzip: boolean,
+    private readonly reserve: Reserve,
+  ) {
+    this.done = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    if (gzip) {
+      this.inflater = createGunzip();
+      this.inflater.on('data', (chunk: Buffer) => this.keep(chunk));
+      this.inflater.on('end', () => this.finish());
+      this.inflater.on('error', (err) => this.fail(ApiError.badRequest('body is not valid gzip', { reason: err.message })));
+    }
+  }
+
+  /** One raw piece; false when the source should wait for `drained()` before the next. */
+  write(chunk: Buffer): boolean {
+    if (this.settled) return true;
+    if (!this.inflater) {
+      this.keep(chunk);
+      return true;
+    }
+    this.received += chunk.length;
+    if (this.received > this.limitBytes + GZIP_FRAMING_BYTES) {
+      this.fail(tooLarge(this.limitBytes));
+      return true;
+    }
+    // The compressed piece is held until inflated: reserved too.
+    if (!this.take(chunk.length)) return true;
+    return this.inflater.write(chunk);
+  }
+
+  /** Resolves when the inflater has room again (or the body is settled). */
+  drained(): Promise<void> {
+    if (!this.inflater || this.settled || !this.inflater.writableNeedDrain) return Promise.resolve();
+    return new Promise((resolve) => {
+      const go = () => {
+        this.inflater!.off('drain', go);
+        this.inflater!.off('close', go);
+        resolve();
+      };
+      this.inflater!.on('drain', go);
+      this.inflater!.on('close', go);
+    });
+  }
+
+  /** The raw body is complete. */
+  end(): void {
+    if (this.settled) return;
+    if (this.inflater) this.inflater.end();
+    else this.finish();
+  }
+
+  fail(err: unknown): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.chunks = [];
+    // A gzip bomb stops inflating here.
+    this.inflater?.destroy();
+    this.reject(err);
+    this.onSettled();
+  }
+
+  private keep(chunk: Buffer): void {
+    if (this.settled) return;
+    this.kept += chunk.length;
+    if (this.kept > this.limitBytes) return this.fail(tooLarge(this.limitBytes));
+    if (this.take(chunk.length)) this.chunks.push(chunk);
+  }
+
+  private take(bytes: number): boolean {
+    try {
+      this.reserve(bytes);
+      return true;
+    } catch (err) {
+      this.fail(err);
+      return false;
+    }
+  }
+
+  private finish(): void {
+    if (this.settled) return;
+    this.settled = true;
+    const chunks = this.chunks;
+    this.chunks = [];
+    this.resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.kept));
+    this.onSettled();
+  }
+}
+
 /** The Node request behind a Hono context when served by @hono/node-server (undefined in app.request()). */
 function nodeRequest(c: Context): IncomingMessage | undefined {
   const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
   return incoming && typeof incoming.on === 'function' ? incoming : undefined;
 }
 
-/** Collects the raw body, failing with 413 as soon as it passes `limitBytes`. */
-async function readLimited(c: Context, limitBytes: number): Promise<Buffer> {
-  const incoming = nodeRequest(c);
-  // Reading the Node stream directly skips the web-stream wrapper: measurably cheaper per request.
-  if (incoming && !incoming.readableDidRead) {
-    return readNode(incoming, limitBytes);
-  }
-  const body = c.req.raw.body;
-  if (!body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limitBytes) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge(limitBytes);
-      }
-      chunks.push(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
-    }
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    throw ApiError.badRequest('request body could not be read', { reason: (err as Error).message });
-  }
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+/** Feeds the Node request stream into `sink`; on a refusal it stops reading (the rest is discarded after the answer). */
+function readNode(req: IncomingMessage, sink: BodySink): Promise<Buffer> {
+  const onData = (chunk: Buffer) => {
+    if (sink.write(chunk)) return;
+    req.pause();
+    void sink.drained().then(() => {
+      if (!sink.settled) req.resume();
+    });
+  };
+  const onEnd = () => sink.end();
+  const onError = (err: Error) => sink.fail(unreadable(req, err));
+  const onAborted = () => sink.fail(unreadable(req, new Error('client aborted')));
+  req.on('data', onData);
+  req.on('end', onEnd);
+  req.on('error', onError);
+  req.on('aborted', onAborted);
+  sink.onSettled = () => {
+    req.off('data', onData);
+    req.off('end', onEnd);
+    req.off('error', onError);
+    req.off('aborted', onAborted);
+    if (!req.readableEnded) req.pause();
+  };
+  return sink.done;
 }
 
-function readNode(req: IncomingMessage, limitBytes: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = () => {
-      req.off('data', onData);
-      req.off('end', onEnd);
-      req.off('error', onError);
-      req.off('aborted', onAborted);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limitBytes) {
-        cleanup();
-        // Stop reading; the rest of the body is discarded and the connection closed after the 413.
-        req.pause();
-        reject(tooLarge(limitBytes));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(ApiError.badRequest('request body could not be read', { reason: err.message }));
-    };
-    const onAborted = () => onError(new Error('client aborted'));
-    req.on('data', onData);
-    req.on('end', onEnd);
-    req.on('error', onError);
-    req.on('aborted', onAborted);
-  });
+/** The web-stream body (app.request() in tests, other adapters). */
+async function readWeb(c: Context, sink: BodySink): Promise<Buffer> {
+  const body = c.req.raw.body;
+  if (!body) {
+    sink.end();
+    return sink.done;
+  }
+  // `done` may fail (gzip) while a read is awaited, before anyone awaits it: not an unhandled rejection.
+  sink.done.catch(() => {});
+  const reader = body.getReader();
+  try {
+    while (!sink.settled) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      if (!sink.write(Buffer.from(value.buffer, value.byteOffset, value.byteLength))) await sink.drained();
+    }
+  } catch (err) {
+    sink.fail(ApiError.badRequest('request body could not be read', { reason: (err as Error).message }));
+  }
+  if (sink.settled) await reader.cancel().catch(() => {});
+  else sink.end();
+  return sink.done;
+}
+
+/** Why a body could not be read: the server gave up on it (408), or the client went away. */
+function unreadable(req: IncomingMessage, err: Error): ApiError {
+  if (bodyTimedOut(req)) return new ApiError(408, 'request_timeout', 'the request body was not received in time');
+  return ApiError.badRequest('request body could not be read', { reason: err.message });
 }

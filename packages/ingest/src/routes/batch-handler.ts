@@ -2,10 +2,10 @@ import { ApiError } from '@mosis/shared';
 import type { Context } from 'hono';
 import type { AppLookup } from '../apps/app-cache.js';
 import { readJsonBody } from '../http/body.js';
-import { reservationFor, type BodyBudget } from '../http/body-budget.js';
+import type { BodyBudget } from '../http/body-budget.js';
 import type { IngestMetrics } from '../metrics.js';
 import type { DeviceHasher } from '../privacy/device-hash.js';
-import type { CrashRecord, EventRecord, WriteRequest } from '../store/types.js';
+import type { CrashRecord, EventRecord, RowRejection, WriteRequest } from '../store/types.js';
 import { clockOffset } from '../validation/clock.js';
 import { parseEnvelope } from '../validation/envelope.js';
 import type { ItemContext } from '../validation/events.js';
@@ -45,8 +45,8 @@ export interface BatchResponse {
 
 /**
  * Handles `POST /v1/events` and `/v1/crashes`: refuse at once when saturated, read the body within its
- * limit, validate item by item (a bad item rejects only itself), queue the rest, and answer 202 once
- * they are committed.
+ * limit and the memory budget, validate item by item (a bad item rejects only itself), queue the rest, and
+ * answer 202 once they are committed (with the rows the store refused, if any, among the rejections).
  */
 export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKind<R>, deps: BatchDeps) {
   const now = deps.now ?? Date.now;
@@ -57,23 +57,16 @@ export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKin
       deps.metrics.refused.inc({ reason });
       throw ApiError.unavailable(RETRY_AFTER_SECONDS, reason === 'stopping' ? 'service is stopping, retry later' : 'write queue is full, retry later');
     }
-    let reserved = reservationFor(c.req.header('content-length'), c.req.header('content-encoding'), spec.maxBodyBytes);
-    if (!deps.budget.tryReserve(reserved)) {
-      deps.metrics.refused.inc({ reason: 'bodies_in_flight' });
-      throw ApiError.unavailable(RETRY_AFTER_SECONDS, 'too many requests in flight, retry later');
-    }
+    if (deps.budget.exhausted) throw bodiesInFlight(deps);
+    // What this request holds of the budget: its body as it arrives (and inflates), until its rows are built.
+    let reserved = 0;
     let stored = 0;
     let duplicates = 0;
     let rejected: Rejection[];
     try {
       const body = await readJsonBody(c, spec.maxBodyBytes, (bytes) => {
-        // A gzip body inflated past its estimate: reserve the rest before parsing it.
-        if (bytes <= reserved) return;
-        if (!deps.budget.tryReserve(bytes - reserved)) {
-          deps.metrics.refused.inc({ reason: 'bodies_in_flight' });
-          throw ApiError.unavailable(RETRY_AFTER_SECONDS, 'too many requests in flight, retry later');
-        }
-        reserved = bytes;
+        if (!deps.budget.tryGrow(reserved, bytes)) throw bodiesInFlight(deps);
+        reserved += bytes;
       });
       const envelope = parseEnvelope(body.value, spec.kind, spec.maxItems);
       const t = now();
@@ -98,6 +91,10 @@ export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKin
         const result = await deps.writer.submit({ kind: spec.kind, rows } as WriteRequest, body.bytes);
         stored = result.stored;
         duplicates = result.duplicates;
+        if (result.rejected) {
+          for (const r of result.rejected) deps.metrics.rejected.inc({ kind: spec.kind, reason: r.reason });
+          rejected = withStoreRejections(rejected, result.rejected, envelope.items.length);
+        }
         deps.metrics.accepted.inc({ kind: spec.kind }, stored);
         if (duplicates) deps.metrics.duplicates.inc({ kind: spec.kind }, duplicates);
       }
@@ -106,4 +103,32 @@ export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKin
     }
     return c.json({ accepted: stored, duplicates, rejected } satisfies BatchResponse, 202);
   };
+}
+
+function bodiesInFlight(deps: BatchDeps): ApiError {
+  deps.metrics.refused.inc({ reason: 'bodies_in_flight' });
+  return ApiError.unavailable(RETRY_AFTER_SECONDS, 'too many requests in flight, retry later');
+}
+
+/**
+ * The validation rejections (by item index, ascending) merged with the rows the store refused (by row
+ * index): rows are the items that passed validation, in order.
+ */
+function withStoreRejections(rejected: Rejection[], byStore: RowRejection[], items: number): Rejection[] {
+  const out: Rejection[] = [];
+  let v = 0;
+  let s = 0;
+  let row = 0;
+  for (let index = 0; index < items && (v < rejected.length || s < byStore.length); index++) {
+    if (v < rejected.length && rejected[v]!.index === index) {
+      out.push(rejected[v++]!);
+      continue;
+    }
+    if (s < byStore.length && byStore[s]!.row === row) {
+      const r = byStore[s++]!;
+      out.push({ index, reason: r.reason, field: 'event_type', message: r.message });
+    }
+    row++;
+  }
+  return out;
 }

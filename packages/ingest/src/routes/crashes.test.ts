@@ -59,6 +59,16 @@ describe('POST /v1/crashes', () => {
     ]);
   });
 
+  it('rejects a context nested deeper than 32 levels alone, naming the field, and stores its neighbours', async () => {
+    const deep = '{"a":'.repeat(4_199) + '{}' + '}'.repeat(4_199);
+    const raw = JSON.stringify({ crashes: [crash(APP), crash(APP, { context: 'DEEP' }), crash(APP)] }).replace('"DEEP"', deep);
+    const res = await post(undefined, { raw });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { accepted: number; rejected: Array<{ index: number; reason: string; field?: string }> };
+    expect(body.accepted).toBe(2);
+    expect(body.rejected.map((r) => [r.index, r.reason, r.field])).toEqual([[1, 'invalid_crash', 'context']]);
+  });
+
   it('refuses 101 crashes, an events body, and a body over 4 MiB', async () => {
     const tooMany = await post({ crashes: Array.from({ length: 101 }, () => crash(APP)) });
     expect(tooMany.status).toBe(400);

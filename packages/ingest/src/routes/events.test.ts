@@ -72,6 +72,45 @@ describe('POST /v1/events', () => {
     expect(t.count() - before).toBe(2);
   });
 
+  it('rejects data nested deeper than 32 levels alone, naming the field, and stores its neighbours', async () => {
+    // Built as text: 4,200 levels overflow JSON.stringify (the 500 this guards against).
+    const objects = (depth: number) => '{"a":'.repeat(depth - 1) + '{}' + '}'.repeat(depth - 1);
+    const arrays = (depth: number) => '{"a":' + '['.repeat(depth - 1) + ']'.repeat(depth - 1) + '}';
+    const deep: Record<string, string> = { D4200: objects(4_200), D32: objects(32), D33: objects(33), A4200: arrays(4_200), A32: arrays(32) };
+    const events = [event(APP), event(APP, { data: 'D4200' }), event(APP, { data: 'D32' }), event(APP, { data: 'D33' }), event(APP, { data: 'A4200' }), event(APP, { data: 'A32' }), event(APP)];
+    const raw = JSON.stringify({ events }).replace(/"(D4200|D32|D33|A4200|A32)"/g, (_, k: string) => deep[k]!);
+    const before = t.count();
+    const res = await post(undefined, { raw });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { accepted: number; rejected: Array<{ index: number; reason: string; field?: string; message?: string }> };
+    expect(body.accepted).toBe(4);
+    expect(body.rejected.map((r) => [r.index, r.reason, r.field])).toEqual([
+      [1, 'invalid_event', 'data'],
+      [3, 'invalid_event', 'data'],
+      [4, 'invalid_event', 'data'],
+    ]);
+    expect(body.rejected[0]!.message).toContain('32 levels');
+    expect(t.count() - before).toBe(4);
+  });
+
+  it('says what the accepted window is when a timestamp falls outside it', async () => {
+    const now = Date.parse('2026-11-28T10:00:00.000Z');
+    const fixed = await startTestIngest({ apps: [{ packageId: APP }], now: () => now });
+    try {
+      // The device clock is 1 h behind: its timestamps are corrected forward by 1 h.
+      const sentAt = new Date(now - HOUR).toISOString();
+      const res = await fixed.post('/v1/events', { sent_at: sentAt, events: [event(APP, { timestamp: new Date(now + 24 * HOUR).toISOString() }), event(APP, { timestamp: '2026-08-01T00:00:00.000Z' })] });
+      const body = (await res.json()) as { rejected: Array<{ index: number; reason: string; field: string; message: string; details: Record<string, string> }> };
+      const window = { earliest: '2026-08-30T10:00:00.000Z', latest: '2026-11-29T10:00:00.000Z' };
+      expect(body.rejected).toEqual([
+        { index: 0, reason: 'timestamp_out_of_window', field: 'timestamp', message: expect.stringContaining('2026-08-30T10:00:00.000Z to 2026-11-29T10:00:00.000Z'), details: { ...window, corrected_timestamp: '2026-11-29T11:00:00.000Z' } },
+        { index: 1, reason: 'timestamp_out_of_window', field: 'timestamp', message: expect.stringContaining('2026-08-01T01:00:00.000Z'), details: { ...window, corrected_timestamp: '2026-08-01T01:00:00.000Z' } },
+      ]);
+    } finally {
+      await fixed.stop();
+    }
+  });
+
   it('accepts data of exactly 8 KiB and stores {} as NULL', async () => {
     const pad = 8 * 1024 - JSON.stringify({ b: '' }).length;
     const id1 = randomUUID();
@@ -210,7 +249,7 @@ describe('GET /openapi.json', () => {
     const doc = (await (await t.app.request('/openapi.json')).json()) as { paths: Record<string, { post?: { description?: string } }> };
     expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/events', '/v1/crashes']));
     const text = JSON.stringify(doc);
-    for (const reason of ['invalid_event', 'invalid_crash', 'unknown_app', 'app_suspended', 'timestamp_out_of_window', 'data_too_large', 'context_too_large', 'stack_trace_too_large']) {
+    for (const reason of ['invalid_event', 'invalid_crash', 'unknown_app', 'app_suspended', 'timestamp_out_of_window', 'data_too_large', 'context_too_large', 'stack_trace_too_large', 'event_type_limit']) {
       expect(text).toContain(reason);
     }
   });

@@ -91,6 +91,70 @@ describe('idempotency', () => {
     }
   });
 
+  it('stores the same event_id twice in one request once, whichever UTC days its copies fall in', async () => {
+    const t = await startTestIngest({ apps: [{ packageId: APP }] });
+    try {
+      const midnight = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+      const id = randomUUID();
+      const at = (ms: number) => event(APP, { event_id: id, timestamp: new Date(ms).toISOString() });
+      const res = await t.post('/v1/events', { events: [at(midnight - 100), at(midnight + 100), at(midnight - 3 * 86_400_000), event(APP)] });
+      expect(await res.json()).toEqual({ accepted: 2, duplicates: 2, rejected: [] });
+      expect(t.count()).toBe(2);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('stores the same event_id from requests committed together once, whichever UTC days its copies fall in', async () => {
+    let held = true;
+    const t = await startTestIngest({ apps: [{ packageId: APP }], hold: () => held });
+    try {
+      const midnight = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+      const id = randomUUID();
+      // Across midnight, and days apart (further than the neighbour-day lookup of retries reaches).
+      const times = [midnight - 100, midnight + 100, midnight - 3 * 86_400_000];
+      const sends = times.map((ms) => t.post('/v1/events', { events: [event(APP, { event_id: id, timestamp: new Date(ms).toISOString() })] }));
+      await t.writer.when(() => t.writer.depth === 3 && t.writer.holding);
+      held = false;
+      const bodies = (await Promise.all(sends.map(async (r) => (await r).json()))) as Array<{ accepted: number; duplicates: number }>;
+      expect(bodies.reduce((n, b) => n + b.accepted, 0)).toBe(1);
+      expect(bodies.reduce((n, b) => n + b.duplicates, 0)).toBe(2);
+      expect(t.count()).toBe(1);
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('scopes crash_id to (app, device): one app\'s crash never hides another\'s, also across a month edge', async () => {
+    const OTHER = 'com.other.app';
+    const t = await startTestIngest({ apps: [{ packageId: APP }, { packageId: OTHER }] });
+    try {
+      const id = randomUUID();
+      const same = await t.post('/v1/crashes', {
+        crashes: [crash(APP, { crash_id: id, device_id: 'd1' }), crash(OTHER, { crash_id: id, device_id: 'd1' }), crash(APP, { crash_id: id, device_id: 'd2' })],
+      });
+      expect(await same.json()).toEqual({ accepted: 3, duplicates: 0, rejected: [] });
+      const retry = await t.post('/v1/crashes', { crashes: [crash(APP, { crash_id: id, device_id: 'd1' })] });
+      expect(await retry.json()).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+
+      // Across a month edge: APP's crash 10 minutes before the month starts; OTHER's crash with that id
+      // (same device id) lands after it, in the next partition, where the neighbour check looks.
+      const now = new Date();
+      const boundary = Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1);
+      const id2 = randomUUID();
+      const before = crash(APP, { crash_id: id2, device_id: 'd1', timestamp: new Date(boundary - 10 * 60_000).toISOString() });
+      expect(await (await t.post('/v1/crashes', { sent_at: now.toISOString(), crashes: [before] })).json()).toMatchObject({ accepted: 1 });
+      // The device clock was 20 minutes fast: corrected, these land 10 minutes after the boundary.
+      const shifted = () => new Date(Date.now() - 20 * 60_000).toISOString();
+      const other = crash(OTHER, { ...before, app: OTHER, crash_id: id2 });
+      expect(await (await t.post('/v1/crashes', { sent_at: shifted(), crashes: [other] })).json()).toEqual({ accepted: 1, duplicates: 0, rejected: [] });
+      expect(await (await t.post('/v1/crashes', { sent_at: shifted(), crashes: [before] })).json()).toEqual({ accepted: 0, duplicates: 1, rejected: [] });
+      expect(t.count('crash_reports')).toBe(5);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('keeps one row per id under many concurrent retries', async () => {
     const t = await startTestIngest({ apps: [{ packageId: APP }] });
     try {

@@ -52,7 +52,9 @@ const PARTITION_DDL: Record<PartitionKind, string> = {
       mosis_version TEXT,
       created_at INTEGER NOT NULL       -- Unix ms, server clock
     );
-    CREATE UNIQUE INDEX {t}_crash_id ON {t}(crash_id) WHERE crash_id IS NOT NULL;
+    -- Idempotency per (app, device), as for events: one app's crash never hides another's. Migration 0004
+    -- rebuilt the partitions made before it the same way (shared/databases.ts).
+    CREATE UNIQUE INDEX {t}_crash_id ON {t}(app_id, device_id, crash_id) WHERE crash_id IS NOT NULL;
     CREATE INDEX {t}_app_time ON {t}(app_id, timestamp);
     CREATE INDEX {t}_app_fingerprint ON {t}(app_id, fingerprint, timestamp);`,
 };

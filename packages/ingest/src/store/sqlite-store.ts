@@ -2,7 +2,7 @@ import type { DB } from '@mosis/shared';
 import type { Statement } from 'better-sqlite3';
 import { MONTH_EDGE_DEDUP_MS } from '../limits.js';
 import { ensurePartition, listPartitions, partitionName, type PartitionKind } from './partitions.js';
-import type { CrashRecord, EventRecord, TelemetryStore, WriteRequest, WriteResult } from './types.js';
+import type { CrashRecord, EventRecord, RowRejection, TelemetryStore, WriteRequest, WriteResult } from './types.js';
 
 const DAY_MS = 86_400_000;
 
@@ -41,7 +41,7 @@ interface Partition {
   insert: Statement;
   /** Multi-row event inserts by row count (1..INSERT_CHUNK_ROWS), prepared on first use. */
   chunks: Map<number, Statement>;
-  /** Crashes: finds a row by (device_id, crash_id). */
+  /** Crashes: finds a row by (app_id, device_id, crash_id). */
   hasId: Statement;
   /** Events: finds (app_id, day number in (?, ?), device_id, event_id), i.e. in two other days. */
   hasEventInDays: Statement;
@@ -49,15 +49,33 @@ interface Partition {
   hasDeviceInDay: Statement;
 }
 
+export interface StoreOptions {
+  /** Distinct event types an app may have; a row of a new type beyond it is refused (`event_type_limit`). */
+  maxEventTypesPerApp: number;
+}
+
+/** Ids seen in one transaction, by a 32-bit mix of their bytes (see SqliteTelemetryStore.repeated). */
+interface SeenIds {
+  /** The first row with each mix (kept whole: no object per row). */
+  first: Map<number, EventRecord | CrashRecord>;
+  /** Exact keys of the ids whose mix another id shares (rare, unless crafted). */
+  exact: Set<string>;
+}
+
 /**
  * The telemetry store on SQLite (telemetry.db): month partitions (partitions.ts), dimension ids for apps
- * and event types, idempotency through a unique index on event_id / crash_id, and `rollup_dirty` marks
- * written in the same transaction as the rows. All writes are synchronous better-sqlite3 transactions on
- * the one connection, so nothing else can interleave with them in this process.
+ * and event types, each app's event types (`app_event_types`, bounded per app), idempotency through a unique
+ * index on (app, device, event_id / crash_id), and `rollup_dirty` marks written in the same transaction as
+ * the rows. All writes are synchronous better-sqlite3 transactions on the one connection, so nothing else
+ * can interleave with them in this process.
  */
 export class SqliteTelemetryStore implements TelemetryStore {
   private apps = new Map<string, { id: number; packageId: string }>();
   private eventTypes = new Map<string, number>();
+  /** Per dim_apps.id, its event types (name to dim_event_types.id), loaded on the app's first row. */
+  private appTypes = new Map<number, Map<string, number>>();
+  /** Event and crash ids handed in during the current transaction. */
+  private readonly seen: Record<PartitionKind, SeenIds> = { events: { first: new Map(), exact: new Set() }, crashes: { first: new Map(), exact: new Set() } };
   private partitions = new Map<string, Partition>();
   private known = new Set<string>();
   private days = new Map<number, DayInfo>();
@@ -72,7 +90,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
   private schemaVersion = -1;
   private readonly stmt;
 
-  constructor(private readonly db: DB) {
+  constructor(
+    private readonly db: DB,
+    private readonly opts: StoreOptions,
+  ) {
     this.stmt = {
       schemaVersion: db.prepare('PRAGMA schema_version').pluck(),
       upsertApp: db
@@ -83,6 +104,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
         .pluck(),
       findEventType: db.prepare('SELECT id FROM dim_event_types WHERE name = ?').pluck(),
       addEventType: db.prepare('INSERT INTO dim_event_types (name) VALUES (?) RETURNING id').pluck(),
+      appTypes: db.prepare(
+        'SELECT t.name, t.id FROM app_event_types a JOIN dim_event_types t ON t.id = a.event_type WHERE a.app_id = ?',
+      ).raw(),
+      addAppType: db.prepare('INSERT INTO app_event_types (app_id, event_type) VALUES (?, ?)'),
       markDirty: db.prepare(
         'INSERT INTO rollup_dirty (kind, app_id, day) VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET gen = gen + 1',
       ),
@@ -92,6 +117,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
   invalidate(): void {
     this.apps.clear();
     this.eventTypes.clear();
+    this.appTypes.clear();
     this.partitions.clear();
     this.known.clear();
     this.deviceDays.clear();
@@ -104,6 +130,10 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (this.stmt.schemaVersion.get() !== this.schemaVersion) this.invalidate();
     if (this.schemaVersion === -1) this.load();
     try {
+      for (const kind of ['events', 'crashes'] as const) {
+        this.seen[kind].first.clear();
+        this.seen[kind].exact.clear();
+      }
       const results = this.db
         .transaction(() => {
           const dirty = new Map<string, [PartitionKind, number, string]>();
@@ -145,8 +175,21 @@ export class SqliteTelemetryStore implements TelemetryStore {
     // Whether the device has rows in the days before and after: read once for a run of rows with one
     // device and day, and again whenever deviceDays changed since (cleared, or a day marked below).
     let near: Neighbours | undefined;
-    for (const r of rows) {
+    let typesApp = -1;
+    let types: Map<string, number> | undefined;
+    let rejected: RowRejection[] | undefined;
+    for (let i = 0; i < rows.length; i++) {
+      const r = rows[i]!;
       const app = this.appId(r.appId, r.packageId);
+      if (app !== typesApp || !types) {
+        types = this.typesOf(app);
+        typesApp = app;
+      }
+      const type = types.get(r.eventType) ?? this.addType(app, types, r.eventType);
+      if (type === undefined) {
+        (rejected ??= []).push({ row: i, reason: 'event_type_limit', message: `the app already has ${this.opts.maxEventTypesPerApp} event types; a new one is not accepted` });
+        continue;
+      }
       const info = this.dayInfo(r.timestamp);
       if (info.month !== month || !part) {
         part = this.partition('events', info.month);
@@ -158,6 +201,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
         prefixDevice = r.deviceHash;
       }
       if (r.eventId) {
+        // The same id earlier in this transaction, in any day: the index sees a repeat only within its day.
+        if (this.repeated('events', r, r.eventId)) continue;
         if (!near || near.info !== info || near.prefix !== prefix || near.gen !== this.deviceDaysGen) {
           near = this.neighbours(app, r.deviceHash, prefix, info);
         }
@@ -165,7 +210,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       }
       let params = pending.get(part);
       if (!params) pending.set(part, (params = []));
-      params.push(app, r.deviceHash, this.eventType(r.eventType), r.timestamp, r.eventId, r.mosisVersion, r.data);
+      params.push(app, r.deviceHash, type, r.timestamp, r.eventId, r.mosisVersion, r.data);
       const key = prefix + info.n;
       if (this.deviceDays.get(key) === false) {
         this.deviceDays.set(key, true);
@@ -183,7 +228,49 @@ export class SqliteTelemetryStore implements TelemetryStore {
       }
     }
     for (const [part, params] of pending) if (params.length) stored += this.insertChunk(part, params);
-    return { stored, duplicates: rows.length - stored };
+    if (!rejected) return { stored, duplicates: rows.length - stored };
+    return { stored, duplicates: rows.length - stored - rejected.length, rejected };
+  }
+
+  /** An app's event types, read from app_event_types on its first row. */
+  private typesOf(app: number): Map<string, number> {
+    let types = this.appTypes.get(app);
+    if (!types) {
+      types = new Map(this.stmt.appTypes.all(app) as Array<[string, number]>);
+      this.appTypes.set(app, types);
+    }
+    return types;
+  }
+
+  /** Registers a new event type of an app, in this transaction; undefined when the app has its most already. */
+  private addType(app: number, types: Map<string, number>, name: string): number | undefined {
+    // Checked before the type gets a dimension id, so refused names never reach the database.
+    if (types.size >= this.opts.maxEventTypesPerApp) return undefined;
+    const id = this.eventType(name);
+    this.stmt.addAppType.run(app, id);
+    types.set(name, id);
+    return id;
+  }
+
+  /**
+   * Whether an id of this (app, device) was handed in earlier in this transaction. Keyed by a mix of the
+   * id's bytes (no string per row); ids that share a mix fall back to exact string keys.
+   */
+  private repeated(kind: PartitionKind, r: EventRecord | CrashRecord, id: Buffer): boolean {
+    const seen = this.seen[kind];
+    const mix = id.readInt32LE(0) ^ id.readInt32LE(4) ^ id.readInt32LE(8) ^ id.readInt32LE(12);
+    const first = seen.first.get(mix);
+    if (!first) {
+      seen.first.set(mix, r);
+      return false;
+    }
+    const firstId = (kind === 'events' ? (first as EventRecord).eventId : (first as CrashRecord).crashId)!;
+    if (first.appId === r.appId && first.deviceHash === r.deviceHash && firstId.equals(id)) return true;
+    seen.exact.add(exactKey(first.appId, first.deviceHash, firstId));
+    const key = exactKey(r.appId, r.deviceHash, id);
+    if (seen.exact.has(key)) return true;
+    seen.exact.add(key);
+    return false;
   }
 
   private insertChunk(part: Partition, params: unknown[]): number {
@@ -207,7 +294,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       const app = this.appId(r.appId, r.packageId);
       const info = this.dayInfo(r.timestamp);
       const part = this.partition('crashes', info.month);
-      if (r.crashId && this.inNeighbourMonth(r.deviceHash, r.crashId, r.timestamp, info)) continue;
+      if (r.crashId && (this.repeated('crashes', r, r.crashId) || this.inNeighbourMonth(app, r.deviceHash, r.crashId, r.timestamp, info))) continue;
       const res = part.insert.run(
         app,
         r.deviceHash,
@@ -271,12 +358,12 @@ export class SqliteTelemetryStore implements TelemetryStore {
   }
 
   /** Crashes: near a month boundary, the same crash_id may sit in the neighbouring month's partition. */
-  private inNeighbourMonth(device: bigint, id: Buffer, ts: number, info: DayInfo): boolean {
+  private inNeighbourMonth(app: number, device: bigint, id: Buffer, ts: number, info: DayInfo): boolean {
     let month: string | undefined;
     if (ts - info.monthStart < MONTH_EDGE_DEDUP_MS) month = info.prevMonth;
     else if (info.nextMonthStart - ts <= MONTH_EDGE_DEDUP_MS) month = info.nextMonth;
     if (!month || !this.known.has(partitionName('crashes', month))) return false;
-    return this.partition('crashes', month).hasId.get(device, id) !== undefined;
+    return this.partition('crashes', month).hasId.get(app, device, id) !== undefined;
   }
 
   private partition(kind: PartitionKind, month: string): Partition {
@@ -285,7 +372,6 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (!p) {
       if (!this.known.has(name)) ensurePartition(this.db, kind, month);
       this.known.add(name);
-      const idColumn = kind === 'events' ? 'event_id' : 'crash_id';
       // Table names cannot be bound; `name` comes from partitionName, which accepts only YYYY-MM.
       p = {
         name,
@@ -298,7 +384,9 @@ export class SqliteTelemetryStore implements TelemetryStore {
                  message, stack_trace, context, mosis_version, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
         ),
-        hasId: this.db.prepare(`SELECT 1 FROM ${name} WHERE device_id = ? AND ${idColumn} = ?`).pluck(),
+        hasId: this.db.prepare(
+          kind === 'crashes' ? `SELECT 1 FROM ${name} WHERE app_id = ? AND device_id = ? AND crash_id = ?` : 'SELECT NULL WHERE 0',
+        ).pluck(),
         hasEventInDays: this.db.prepare(
           kind === 'events'
             ? `SELECT 1 FROM ${name} WHERE app_id = ? AND timestamp / 86400000 IN (?, ?) AND device_id = ? AND event_id = ?`
@@ -356,6 +444,11 @@ export class SqliteTelemetryStore implements TelemetryStore {
     }
     return info;
   }
+}
+
+/** An id's exact key in SeenIds.exact. */
+function exactKey(appId: string, device: bigint, id: Buffer): string {
+  return `${appId}:${device}:${id.toString('hex')}`;
 }
 
 /** The start of a deviceDays key, `app:device:`; the day number follows. */

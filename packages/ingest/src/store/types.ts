@@ -39,16 +39,29 @@ export interface CrashRecord {
 /** One request's rows: they are committed together (with other requests' rows) or not at all. */
 export type WriteRequest = { kind: 'events'; rows: EventRecord[] } | { kind: 'crashes'; rows: CrashRecord[] };
 
-/** What became of one request's rows. `stored + duplicates` is the number of rows handed in. */
+/** A row the store refused while the rest of its request was stored. */
+export interface RowRejection {
+  /** Its index in the request's `rows`. */
+  row: number;
+  /** A new event type of an app that already has its most (MAX_EVENT_TYPES_PER_APP). */
+  reason: 'event_type_limit';
+  message: string;
+}
+
+/** What became of one request's rows. `stored + duplicates + rejected.length` is the number of rows handed in. */
 export interface WriteResult {
   stored: number;
   duplicates: number;
+  /** Rows refused, in row order; absent when none were. */
+  rejected?: RowRejection[];
 }
 
 export interface TelemetryStore {
   /**
    * Stores the rows of several requests in one durable transaction (group commit). Returns one result per
-   * request, in order, once the transaction has committed; throws (and stores nothing) if it cannot.
+   * request, in order, once the transaction has committed; throws (and stores nothing) if it cannot. Limits
+   * that depend on what is stored (event types per app) are judged here, in the transaction, so they hold
+   * exactly however many requests arrive at once; a row over such a limit is refused alone.
    */
   write(requests: readonly WriteRequest[]): WriteResult[];
   /** Forgets cached schema knowledge (partitions, dimensions) after someone else changed the schema. */

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { crashFingerprint } from '../crash/fingerprint.js';
 import { MAX_CRASH_CONTEXT_BYTES, MAX_CRASH_MESSAGE_CHARS, MAX_STACK_TRACE_BYTES } from '../limits.js';
 import type { CrashRecord } from '../store/types.js';
-import { inWindow } from './clock.js';
+import { inWindow, outOfWindow } from './clock.js';
 import type { ItemContext } from './events.js';
 import { deviceId, isoTimestamp, jsonObject, objectText, packageId, typeName, uuid, uuidBytes, version } from './fields.js';
 import { fromZodIssues, type Rejection } from './rejection.js';
@@ -31,7 +31,7 @@ export function toCrashRecord(item: unknown, index: number, ctx: ItemContext): C
   if (!app) return { index, reason: 'unknown_app' };
   if (app.suspended) return { index, reason: 'app_suspended' };
   const timestamp = Date.parse(c.timestamp) + ctx.offset;
-  if (!inWindow(timestamp, ctx.now, ctx.retentionMs)) return { index, reason: 'timestamp_out_of_window', field: 'timestamp' };
+  if (!inWindow(timestamp, ctx.now, ctx.retentionMs)) return outOfWindow(index, timestamp, ctx.now, ctx.retentionMs);
   const stackTrace = c.stack_trace || null;
   if (stackTrace !== null && Buffer.byteLength(stackTrace) > MAX_STACK_TRACE_BYTES) {
     return { index, reason: 'stack_trace_too_large', field: 'stack_trace', message: `stack_trace is over ${MAX_STACK_TRACE_BYTES} bytes` };

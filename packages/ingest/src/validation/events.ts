@@ -3,7 +3,7 @@ import type { AppLookup } from '../apps/app-cache.js';
 import { MAX_EVENT_DATA_BYTES } from '../limits.js';
 import type { DeviceHasher } from '../privacy/device-hash.js';
 import type { EventRecord } from '../store/types.js';
-import { inWindow } from './clock.js';
+import { inWindow, outOfWindow } from './clock.js';
 import { deviceId, isoTimestamp, jsonObject, objectText, packageId, typeName, uuid, uuidBytes, version } from './fields.js';
 import { plainEvent } from './plain-event.js';
 import { fromZodIssues, type Rejection } from './rejection.js';
@@ -43,7 +43,7 @@ export function toEventRecord(item: unknown, index: number, ctx: ItemContext): E
   if (!app) return { index, reason: 'unknown_app' };
   if (app.suspended) return { index, reason: 'app_suspended' };
   const timestamp = Date.parse(e.timestamp) + ctx.offset;
-  if (!inWindow(timestamp, ctx.now, ctx.retentionMs)) return { index, reason: 'timestamp_out_of_window', field: 'timestamp' };
+  if (!inWindow(timestamp, ctx.now, ctx.retentionMs)) return outOfWindow(index, timestamp, ctx.now, ctx.retentionMs);
   const data = objectText(e.data);
   if (data !== null && Buffer.byteLength(data) > MAX_EVENT_DATA_BYTES) {
     return { index, reason: 'data_too_large', field: 'data', message: `data is over ${MAX_EVENT_DATA_BYTES} bytes` };

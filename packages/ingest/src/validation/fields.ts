@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { MAX_JSON_DEPTH } from '../limits.js';
 
 /** Field schemas both item kinds share. */
 
@@ -32,8 +33,32 @@ export const deviceId = z.string().min(1).max(MAX_DEVICE_ID_CHARS);
 
 export const version = z.string().min(1).max(MAX_VERSION_CHARS);
 
-/** A JSON object (not an array, not null). */
-export const jsonObject = z.record(z.string(), z.unknown());
+/**
+ * True when `value` nests at most `maxDepth` levels of objects and arrays (`{}` is one level, a scalar none).
+ * It stops at the first branch past the limit, so its own recursion is bounded too.
+ */
+export function withinDepth(value: unknown, maxDepth: number): boolean {
+  if (typeof value !== 'object' || value === null) return true;
+  if (maxDepth === 0) return false;
+  // Scalars are checked inline: most values are, and a call each would cost the hot path.
+  if (Array.isArray(value)) {
+    for (const v of value) if (typeof v === 'object' && v !== null && !withinDepth(v, maxDepth - 1)) return false;
+    return true;
+  }
+  for (const k in value) {
+    const v = (value as Record<string, unknown>)[k];
+    if (typeof v === 'object' && v !== null && !withinDepth(v, maxDepth - 1)) return false;
+  }
+  return true;
+}
+
+/**
+ * A JSON object (not an array, not null) nesting at most MAX_JSON_DEPTH levels: deeper would overflow the
+ * stack of JSON.stringify when the row is built.
+ */
+export const jsonObject = z
+  .record(z.string(), z.unknown())
+  .refine((v) => withinDepth(v, MAX_JSON_DEPTH), { message: `must nest at most ${MAX_JSON_DEPTH} levels deep` });
 
 const HEX = new Int8Array(128).fill(-1);
 for (let i = 0; i < 16; i++) {

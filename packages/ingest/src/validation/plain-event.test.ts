@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { MAX_JSON_DEPTH } from '../limits.js';
 import { event } from '../testing.js';
 import { eventSchema } from './events.js';
 import { objectText } from './fields.js';
@@ -17,7 +18,17 @@ function row(e: EventFields): Record<string, unknown> {
 /** An item as JSON.parse gives it (own `__proto__` keys included). */
 const parsed = (item: unknown) => JSON.parse(JSON.stringify(item)) as unknown;
 
+/** An object nesting exactly `depth` levels (objects and arrays mixed along one branch, scalars beside it). */
+const nested = (depth: number, arrays: boolean[]): Record<string, unknown> => {
+  let v: unknown = 'leaf';
+  for (let d = 1; d < depth; d++) v = arrays[d % arrays.length] ? [1, v] : { s: 'x', v };
+  return { v };
+};
+/** Objects around the depth limit (32): both sides must judge them alike. */
+const deepValue = fc.tuple(fc.integer({ min: MAX_JSON_DEPTH - 2, max: MAX_JSON_DEPTH + 2 }), fc.array(fc.boolean(), { minLength: 1, maxLength: 4 })).map(([d, a]) => nested(d, a));
+
 const fieldValue = fc.oneof(
+  deepValue,
   fc.jsonValue({ maxDepth: 3 }),
   fc.string({ maxLength: 300 }),
   fc.uuid(),
@@ -57,6 +68,8 @@ describe('plainEvent', () => {
     ['a timestamp on a day that does not exist', { timestamp: '2026-02-29T00:00:00Z' }],
     ['a timestamp without a zone', { timestamp: '2026-11-28T10:00:00' }],
     ['an empty device_id', { device_id: '' }],
+    ['data nested 33 levels deep', { data: nested(MAX_JSON_DEPTH + 1, [false]) }],
+    ['data nested 33 levels deep in arrays', { data: nested(MAX_JSON_DEPTH + 1, [true]) }],
   ])('leaves %s to zod', (_name, over) => {
     const item = parsed(event('com.dev.app', over));
     expect(plainEvent(item)).toBeUndefined();
@@ -75,11 +88,30 @@ describe('plainEvent', () => {
     );
   });
 
+  it('judges depth as eventSchema does: up to 32 levels pass, deeper ones zod rejects naming data', () => {
+    fc.assert(
+      fc.property(deepValue, (data) => {
+        const item = parsed(event('com.dev.app', { data }));
+        const slow = eventSchema.safeParse(item);
+        const fast = plainEvent(item);
+        if (fast !== undefined) {
+          expect(slow.success).toBe(true);
+          expect(row(fast)).toEqual(row(slow.data!));
+        } else {
+          expect(slow.success).toBe(false);
+          expect(slow.error!.issues[0]!.path).toEqual(['data']);
+        }
+      }),
+      { numRuns: 1_000 },
+    );
+  });
+
   it.each([
     ['every field', {}],
     ['no optional field', { event_id: undefined, mosis_version: undefined, data: undefined }],
     ['null optional fields', { event_id: null, mosis_version: null, data: null }],
     ['an offset timestamp and an empty data', { timestamp: '2026-11-28T10:00:00.123+02:00', data: {} }],
+    ['data nested exactly 32 levels deep', { data: nested(MAX_JSON_DEPTH, [false, true]) }],
   ])('takes the fast path for a valid event with %s (else it saves nothing)', (_name, over) => {
     const item = parsed(event('com.dev.app', over));
     expect(plainEvent(item)).toBeDefined();

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { MAX_JSON_DEPTH } from '../limits.js';
 import type { eventSchema } from './events.js';
 import {
   ISO_TIMESTAMP_PATTERN,
@@ -7,6 +8,7 @@ import {
   MAX_VERSION_CHARS,
   TYPE_NAME_PATTERN,
   UUID_PATTERN,
+  withinDepth,
 } from './fields.js';
 
 /** What `eventSchema` returns for a valid event. */
@@ -26,8 +28,8 @@ export function plainEvent(item: unknown): EventFields | undefined {
   if (typeof event_type !== 'string' || !TYPE_NAME_PATTERN.test(event_type)) return undefined;
   if (typeof timestamp !== 'string' || !ISO_TIMESTAMP_PATTERN.test(timestamp)) return undefined;
   if (mosis_version != null && !isText(mosis_version, MAX_VERSION_CHARS)) return undefined;
-  // zod copies a record without an own `__proto__` key; such a record is left to it.
-  if (data != null && !(isPlainJsonObject(data) && !Object.hasOwn(data, '__proto__'))) return undefined;
+  // zod copies a record without an own `__proto__` key; such a record is left to it, as is one too deep.
+  if (data != null && !(isPlainJsonObject(data) && !Object.hasOwn(data, '__proto__') && withinDepth(data, MAX_JSON_DEPTH))) return undefined;
   return { event_id, app, device_id, event_type, timestamp, mosis_version, data } as EventFields;
 }
 

@@ -7,7 +7,9 @@ import type { z } from 'zod';
  * - `unknown_app`: no app with this package_id
  * - `app_suspended`: the app is suspended
  * - `timestamp_out_of_window`: after clock correction, more than 24 h ahead or older than the raw retention
+ *   (`details` has the corrected timestamp and the window)
  * - `data_too_large` (event `data`), `context_too_large` (crash `context`), `stack_trace_too_large`
+ * - `event_type_limit`: the app already has MAX_EVENT_TYPES_PER_APP event types and this one is new
  */
 export type RejectReason =
   | 'invalid_event'
@@ -17,7 +19,8 @@ export type RejectReason =
   | 'timestamp_out_of_window'
   | 'data_too_large'
   | 'context_too_large'
-  | 'stack_trace_too_large';
+  | 'stack_trace_too_large'
+  | 'event_type_limit';
 
 export const REJECT_REASONS: readonly RejectReason[] = [
   'invalid_event',
@@ -28,14 +31,16 @@ export const REJECT_REASONS: readonly RejectReason[] = [
   'data_too_large',
   'context_too_large',
   'stack_trace_too_large',
+  'event_type_limit',
 ];
 
-/** One rejected item in the 202 body: `{index, reason, field?, message?}`. */
+/** One rejected item in the 202 body: `{index, reason, field?, message?, details?}`. */
 export interface Rejection {
   index: number;
   reason: RejectReason;
   field?: string;
   message?: string;
+  details?: Record<string, unknown>;
 }
 
 /** The first zod issue of an item as a rejection (never echoing the sent value: it may be a raw device id). */

@@ -19,13 +19,14 @@ describe('checkpointer (without Litestream)', () => {
       let maxBytes = 0;
       let restarts = 0;
       let last = 0;
-      const sampler = setInterval(() => {
+      // The WAL grows only by commits: read it after each one (a RESTART shows as the WAL starting over).
+      const stopSampling = t.writer.onFlush(() => {
         const now = wal.read();
         if (!now) return;
         if (now.frames < last) restarts++;
         last = now.frames;
         maxBytes = Math.max(maxBytes, now.bytes);
-      }, 5);
+      });
       // The RESTART point, plus what commits while a RESTART waits: up to a 2 000-row flush of these fat
       // events (~14 MiB).
       const bound = CHECKPOINT_RESTART_PAGES * 4_120 + 16 * 1024 * 1024;
@@ -40,7 +41,7 @@ describe('checkpointer (without Litestream)', () => {
         }
       };
       await Promise.all([client(), client(), client(), client()]);
-      clearInterval(sampler);
+      stopSampling();
       expect(t.checkpointer!.runs.PASSIVE).toBeGreaterThan(0);
       expect(t.checkpointer!.runs.RESTART).toBeGreaterThan(0);
       expect(restarts).toBeGreaterThan(0);
@@ -57,27 +58,27 @@ describe('checkpointer (without Litestream)', () => {
     const reader = openDatabase(t.telemetry.name, { readonly: true });
     reader.exec('BEGIN');
     reader.prepare('SELECT count(*) FROM dim_apps').get();
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     try {
-      const restarting = async () => {
-        while (!t.checkpointer!.restarting) await sleep(5);
-      };
+      // The thread notifies when a RESTART begins: fill the WAL until then.
+      const restarting = t.checkpointer!.whenRestarting(true);
       const sent: Array<Promise<Response>> = [];
       for (let i = 0; i < 100 && !t.checkpointer!.restarting; i++) {
         sent.push(t.post('/v1/events', bigRequest()));
-        await Promise.race([sent.at(-1), restarting()]);
+        await Promise.race([sent.at(-1), restarting]);
       }
       expect(t.checkpointer!.restarting).toBe(true);
-      const held = t.post('/v1/events', { events: [event(APP)] });
-      const before = performance.now();
-      await sleep(20);
-      expect(performance.now() - before).toBeLessThan(150);
-      expect(await Promise.race([held.then(() => 'answered'), sleep(300).then(() => 'held')])).toBe('held');
+      // Seven events: the queue's depth (whole hundreds otherwise) shows when this request is in it.
+      let answered = false;
+      const held = t.post('/v1/events', { events: Array.from({ length: 7 }, () => event(APP)) }).then((r) => ((answered = true), r));
+      // It was read, parsed and queued while the RESTART runs (the event loop is free), and the writer
+      // reports it is holding, so it cannot have been committed or answered.
+      await t.writer.when(() => t.writer.holding && t.writer.depth % 100 === 7);
+      expect(answered).toBe(false);
 
       reader.exec('COMMIT');
+      await t.checkpointer!.whenRestarting(false);
       expect((await held).status).toBe(202);
       expect((await Promise.all(sent)).every((r) => r.status === 202)).toBe(true);
-      expect(t.checkpointer!.restarting).toBe(false);
     } finally {
       if (reader.inTransaction) reader.exec('COMMIT');
       reader.close();
@@ -89,7 +90,6 @@ describe('checkpointer (without Litestream)', () => {
     const t = await startTestIngest({ apps: [{ packageId: APP }] });
     try {
       await t.checkpointer!.kill();
-      await new Promise((r) => setTimeout(r, 50));
       expect(autocheckpoint(t.telemetry)).toBe(WAL_AUTOCHECKPOINT_PAGES);
       expect((await t.post('/v1/events', { events: [event(APP)] })).status).toBe(202);
     } finally {

@@ -66,6 +66,20 @@ export class Checkpointer {
     return Atomics.load(this.state, 3) === 1;
   }
 
+  /**
+   * Resolves once `restarting` is `value`: the thread notifies each change (Atomics.notify), so tests wait on
+   * the change itself, not on time.
+   */
+  async whenRestarting(value: boolean): Promise<void> {
+    const want = value ? 1 : 0;
+    for (;;) {
+      const now = Atomics.load(this.state, 3);
+      if (now === want) return;
+      const wait = waitAsync(this.state, 3, now);
+      if (wait.async) await wait.value;
+    }
+  }
+
   /** Checkpoints the thread has run, by mode. */
   get runs(): { PASSIVE: number; RESTART: number } {
     return { PASSIVE: Atomics.load(this.state, 1), RESTART: Atomics.load(this.state, 2) };
@@ -90,6 +104,7 @@ export class Checkpointer {
     clearInterval(this.timer);
     this.log.error('checkpointer thread failed; the writer checkpoints itself from now on', { err });
     Atomics.store(this.state, 3, 0);
+    Atomics.notify(this.state, 3);
     if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
   }
 
@@ -103,11 +118,15 @@ export class Checkpointer {
     await this.exited;
   }
 
-  /** For tests: ends the thread as a crash would. */
-  kill(): Promise<number> {
-    return this.worker.terminate();
+  /** For tests: ends the thread as a crash would; resolves once the writer checkpoints itself again. */
+  async kill(): Promise<void> {
+    await this.worker.terminate();
+    await this.exited;
   }
 }
+
+/** Atomics.waitAsync (Node 16+; TypeScript declares it in the ES2024 lib, beyond ours). */
+const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { async: boolean; value: Promise<unknown> | string } }).waitAsync;
 
 /** PASSIVE passes before a RESTART at most (each copies what the writer committed during the last). */
 const RESTART_PASSIVE_PASSES = 4;
@@ -139,10 +158,12 @@ parentPort.on('message', (msg) => {
     }
     if (msg.mode === 'RESTART') {
       Atomics.store(state, 3, 1);
+      Atomics.notify(state, 3);
       try {
         db.pragma('wal_checkpoint(RESTART)');
       } finally {
         Atomics.store(state, 3, 0);
+        Atomics.notify(state, 3);
       }
       Atomics.add(state, 2, 1);
     }

@@ -1,5 +1,5 @@
 import { ApiError, type Logger } from '@mosis/shared';
-import { RETRY_AFTER_SECONDS, WAL_HOLD_MAX_MS, WAL_HOLD_POLL_MS } from '../limits.js';
+import { QUEUE_FULL_LOG_INTERVAL_MS, RETRY_AFTER_SECONDS, WAL_HOLD_MAX_MS, WAL_HOLD_POLL_MS } from '../limits.js';
 import type { TelemetryStore, WriteRequest, WriteResult } from '../store/types.js';
 
 export interface WriterOptions {
@@ -58,13 +58,21 @@ export class GroupCommitWriter {
   private jobs: Array<() => void> = [];
   /** When the current hold began (performance.now()), if the next commit is being held. */
   private heldSince: number | undefined;
+  /** Saturated since the queue was last empty; `fullLoggedAt`: when that was last logged (performance.now()). */
+  private refusing = false;
+  private refusingLogged = false;
+  private fullLoggedAt = -Infinity;
+  private readonly flushListeners = new Set<(s: FlushStats) => void>();
+  private watchers: Array<{ test: () => boolean; resolve: () => void }> = [];
 
   constructor(
     private readonly store: TelemetryStore,
     private readonly opts: WriterOptions,
     private readonly log: Logger,
-    private readonly onFlush: (s: FlushStats) => void = () => {},
-  ) {}
+    onFlush?: (s: FlushStats) => void,
+  ) {
+    if (onFlush) this.flushListeners.add(onFlush);
+  }
 
   /** Rows waiting for a commit. */
   get depth(): number {
@@ -80,6 +88,26 @@ export class GroupCommitWriter {
     return this.closed || this.queuedRows >= this.opts.maxQueuedEvents || this.queuedBytes >= this.opts.maxQueuedBytes;
   }
 
+  /** True while the next commit waits for `hold`: nothing queued can be committed (or answered) meanwhile. */
+  get holding(): boolean {
+    return this.heldSince !== undefined;
+  }
+
+  /** Calls `listener` after every flush (committed or failed); returns the function that stops it. */
+  onFlush(listener: (s: FlushStats) => void): () => void {
+    this.flushListeners.add(listener);
+    return () => this.flushListeners.delete(listener);
+  }
+
+  /**
+   * Resolves once `test` holds, checked now and after every change of the queue (a request queued, a flush,
+   * a hold beginning): for tests and shutdown, which wait on the writer's state instead of on time.
+   */
+  when(test: () => boolean): Promise<void> {
+    if (test()) return Promise.resolve();
+    return new Promise((resolve) => this.watchers.push({ test, resolve }));
+  }
+
   /**
    * Queues one request's rows; resolves after the transaction holding them commits. Throws a 503 ApiError
    * at once when the queue is full, so nothing of that request is stored.
@@ -92,6 +120,7 @@ export class GroupCommitWriter {
       this.queuedRows += request.rows.length;
       this.queuedBytes += weightBytes;
       this.schedule();
+      this.changed();
     });
   }
 
@@ -148,8 +177,9 @@ export class GroupCommitWriter {
     const jobs = this.jobs.splice(0);
     for (const job of jobs) job();
     if (this.queue.length === 0) return this.notifyIdle();
-    if (this.holding()) {
+    if (this.holdNext()) {
       this.timer = setTimeout(() => this.flush(), this.opts.holdPollMs ?? WAL_HOLD_POLL_MS);
+      this.changed();
       return;
     }
     const heldSeconds = this.heldSince === undefined ? 0 : (performance.now() - this.heldSince) / 1000;
@@ -174,14 +204,16 @@ export class GroupCommitWriter {
       this.release(batch);
       this.writeOneByOne(batch, err);
     }
-    this.onFlush({ requests: batch.length, rows, seconds: (performance.now() - start) / 1000, ok, heldSeconds });
+    const stats: FlushStats = { requests: batch.length, rows, seconds: (performance.now() - start) / 1000, ok, heldSeconds };
+    for (const listener of this.flushListeners) listener(stats);
 
     if (this.queue.length === 0) this.notifyIdle();
     else this.schedule();
+    this.changed();
   }
 
   /** True while the next commit should wait for `hold`; past `holdMaxMs` it goes ahead, with a warning. */
-  private holding(): boolean {
+  private holdNext(): boolean {
     if (this.closed || !this.opts.hold?.()) return false;
     const now = performance.now();
     this.heldSince ??= now;
@@ -215,6 +247,36 @@ export class GroupCommitWriter {
     for (const p of batch) {
       this.queuedRows -= p.request.rows.length;
       this.queuedBytes -= p.weightBytes;
+    }
+  }
+
+  /**
+   * After a change of the queue: logs when it starts refusing requests and when it has drained (state
+   * changes; each refused request is only counted), at most once per QUEUE_FULL_LOG_INTERVAL_MS under a
+   * load that keeps filling it. Then wakes the watchers whose condition now holds.
+   */
+  private changed(): void {
+    if (this.closed) {
+      // Shutdown refuses everything: not an overload.
+    } else if (!this.refusing && this.saturated) {
+      this.refusing = true;
+      const now = performance.now();
+      if (now - this.fullLoggedAt >= QUEUE_FULL_LOG_INTERVAL_MS) {
+        this.fullLoggedAt = now;
+        this.refusingLogged = true;
+        this.log.warn('write queue full: refusing new requests (503) until it drains', { queued_rows: this.queuedRows, queued_bytes: this.queuedBytes });
+      }
+    } else if (this.refusing && this.queuedRows === 0) {
+      this.refusing = false;
+      if (this.refusingLogged) this.log.info('write queue drained: accepting requests again');
+      this.refusingLogged = false;
+    }
+    if (this.watchers.length === 0) return;
+    const waiting = this.watchers;
+    this.watchers = [];
+    for (const w of waiting) {
+      if (w.test()) w.resolve();
+      else this.watchers.push(w);
     }
   }
 
