@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { MAX_BATCH_CRASHES, MAX_BATCH_EVENTS, MAX_CRASHES_BODY_BYTES, MAX_EVENTS_BODY_BYTES } from '../limits.js';
+import { DEFAULT_MAX_EVENT_TYPES_PER_APP, MAX_BATCH_CRASHES, MAX_BATCH_EVENTS, MAX_CRASHES_BODY_BYTES, MAX_EVENTS_BODY_BYTES } from '../limits.js';
 import { REJECT_REASONS } from '../validation/rejection.js';
 
 /**
@@ -54,23 +54,26 @@ const BatchResponse = z
         reason: z.enum(REJECT_REASONS as [string, ...string[]]),
         field: z.string().optional(),
         message: z.string().optional(),
+        details: z.record(z.string(), z.unknown()).optional().openapi({ description: 'more about the reason: for `timestamp_out_of_window`, `corrected_timestamp`, `earliest` and `latest`' }),
       }),
     ),
   })
   .openapi('BatchResponse', { example: BATCH_RESPONSE_EXAMPLE });
 
 const REASONS_DOC = `Reason codes of rejected items:
-- \`invalid_event\` / \`invalid_crash\`: a field is missing or malformed (\`field\` names it)
+- \`invalid_event\` / \`invalid_crash\`: a field is missing or malformed (\`field\` names it), or \`data\` / \`context\` nests deeper than 32 levels
 - \`unknown_app\`: no app has this package_id
 - \`app_suspended\`: the app is suspended
 - \`timestamp_out_of_window\`: after clock correction (by \`sent_at\`), more than 24 h ahead or older than 90 days
 - \`data_too_large\`: \`data\` over 8 KiB serialized
 - \`context_too_large\`: \`context\` over 8 KiB serialized
-- \`stack_trace_too_large\`: \`stack_trace\` over 256 KiB`;
+- \`stack_trace_too_large\`: \`stack_trace\` over 256 KiB
+- \`event_type_limit\`: a new event type of an app that already has MAX_EVENT_TYPES_PER_APP (default ${DEFAULT_MAX_EVENT_TYPES_PER_APP}) types; known types keep working`;
 
 const errors = (maxBytes: number, maxItems: number) => ({
   400: { description: `\`invalid_body\`: not JSON, not valid gzip, no array, over ${maxItems} items, bad \`sent_at\`; \`unsupported_content_encoding\`: not gzip/identity`, content: { 'application/json': { schema: ErrorBody } } },
   413: { description: `\`payload_too_large\`: over ${maxBytes} bytes (after decompression)`, content: { 'application/json': { schema: ErrorBody } } },
+  408: { description: '`request_timeout`: the body stopped arriving (HTTP_BODY_IDLE_TIMEOUT_MS) or took longer than HTTP_REQUEST_TIMEOUT_MS; the connection is closed', content: { 'application/json': { schema: ErrorBody } } },
   415: { description: '`unsupported_media_type`: Content-Type is not application/json', content: { 'application/json': { schema: ErrorBody } } },
   503: { description: '`unavailable`: the write queue is full or the service is stopping; retry after `Retry-After` seconds. Nothing of the request was stored.', content: { 'application/json': { schema: ErrorBody } } },
 });
