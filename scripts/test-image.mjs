@@ -444,6 +444,15 @@ async function main() {
     const res = await request('GET', `${base}/healthz`);
     check(res.status === 200, `${service} answers GET /healthz`, JSON.stringify(res.body));
   }
+  // The web console is in the image: its page, and every file it loads (its modules built by tsc, uPlot from the prod install).
+  const signIn = await fetch(`${first.core}/console/sign-in`, { signal: AbortSignal.timeout(10_000) });
+  const signInHtml = await signIn.text();
+  check(signIn.status === 200 && signInHtml.includes('<h1>Sign in</h1>'), 'core: the web console answers GET /console/sign-in', signInHtml.slice(0, 500));
+  for (const file of ['console.css', 'main.js', 'charts.js', 'vendor/uPlot.iife.min.js']) {
+    const url = `${first.core}${/href="(\/console\/static\/[0-9a-f]+\/)console\.css"/.exec(signInHtml)?.[1] ?? '/console/static/none/'}${file}`;
+    const res = await fetch(url, { signal: AbortSignal.timeout(10_000) });
+    check(res.status === 200 && (await res.arrayBuffer()).byteLength > 0, `core: the console serves ${file}`, url);
+  }
   const reg = await request('POST', `${first.core}/v1/auth/register`, { email: EMAIL, name: 'Image test', password: PASSWORD });
   check(reg.status === 201, 'core: a developer registers (201)', JSON.stringify(reg.body));
   const app = await request('POST', `${first.core}/v1/apps`, { package_id: APP, name: 'Image test' }, reg.body.token);

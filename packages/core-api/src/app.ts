@@ -11,6 +11,7 @@ import {
 import { bodyLimit } from 'hono/body-limit';
 import { clientInfo } from './client.js';
 import { backupDir } from './config.js';
+import { mountConsole } from './console/index.js';
 import { registerDocs } from './docs.js';
 import type { CoreApp, CoreDeps, CoreEnv, RouteModule } from './context.js';
 import { MAX_JSON_BODY_BYTES } from './limits.js';
@@ -96,6 +97,8 @@ export function createCoreApp(given: CoreDeps): CoreApp {
 
   for (const register of ROUTE_MODULES) register(app, deps);
   registerDocs(app);
+  // The web console at /console/ (GET / redirects there): pages over the /v1 routes above.
+  mountConsole(app, deps);
   return app;
 }
 

@@ -119,3 +119,23 @@ export const DEFAULT_TUNING: Tuning = {
  * off much sooner by HTTP_BODY_IDLE_TIMEOUT_MS.
  */
 export const CORE_HTTP_REQUEST_TIMEOUT_MS = 60 * 60 * 1000;
+
+/** The web console (console/): cookies, the operator sign-in, static assets. */
+/** A device-token cookie lives as long as the device token does (LOGIN_DEVICE_TTL_MS), in seconds. */
+export const CONSOLE_DEVICE_COOKIE_MAX_AGE_S = LOGIN_DEVICE_TTL_MS / 1000;
+/** The pre-session cookie behind the CSRF token of the sign-in and sign-up forms lives this long (seconds). */
+export const CONSOLE_PRESESSION_MAX_AGE_S = 2 * 60 * 60;
+/** An operator's console session (after typing ADMIN_TOKEN) lasts this long; it is kept in memory only. */
+export const CONSOLE_OPERATOR_SESSION_TTL_MS = 8 * 60 * 60 * 1000;
+/** Operator console sessions held at once; a sign-in beyond that ends the oldest. */
+export const CONSOLE_MAX_OPERATOR_SESSIONS = 100;
+/** Failed operator sign-ins per client IP within LOGIN_WINDOW_MS. */
+export const CONSOLE_OPERATOR_MAX_FAILURES_PER_IP = 10;
+/** Static assets are addressed by a build id in their URL, so browsers may keep them this long (seconds). */
+export const CONSOLE_ASSET_MAX_AGE_S = 365 * 24 * 60 * 60;
+/** Items per page of the console's lists (apps, audit log, crash reports). */
+export const CONSOLE_PAGE_ITEMS = 50;
+/** Event types drawn as their own line in the events-per-day chart; the rest are summed as "other". */
+export const CONSOLE_CHART_MAX_EVENT_TYPES = 8;
+/** Events the live view keeps on screen (the oldest scroll away). */
+export const CONSOLE_LIVE_MAX_ROWS = 200;
