@@ -51,6 +51,28 @@ interface EventRow {
 const EVENT_COLUMNS = `p.id, p.timestamp, p.received_at, p.event_id, t.name AS event_type, printf('%016x', p.device_id) AS device,
   p.mosis_version, p.app_version, p.event_data`;
 
+/**
+ * One UTC day of an app's events in one partition, newest first below a (timestamp, id) position. The table
+ * name comes from the partition registry (partitionName's pattern); everything else is bound. Parameters:
+ * app, day number, [device hash], [event type id], earliest timestamp, upper timestamp twice, upper id, limit.
+ */
+export function eventsDaySql(part: string, filters: { device: boolean; type: boolean }): string {
+  return `SELECT ${EVENT_COLUMNS} FROM ${part} p CROSS JOIN dim_event_types t ON t.id = p.event_type
+    WHERE p.app_id = ? AND p.timestamp / 86400000 = ?${filters.device ? ' AND p.device_id = ?' : ''}${filters.type ? ' AND p.event_type = ?' : ''}
+      AND p.timestamp >= ? AND (p.timestamp < ? OR (p.timestamp = ? AND p.id < ?))
+    ORDER BY p.timestamp DESC, p.id DESC LIMIT ?`;
+}
+
+/**
+ * An app's rows of one partition in a row id range, in id order. `+p.app_id` keeps the planner off the
+ * (app_id, day, ...) index, so the scan is the rowid range: bounded by the rows stored since the position,
+ * whatever the app has. Parameters: after id, last id, app, limit.
+ */
+export function tailSql(part: string): string {
+  return `SELECT ${EVENT_COLUMNS} FROM ${part} p CROSS JOIN dim_event_types t ON t.id = p.event_type
+    WHERE p.id > ? AND p.id <= ? AND +p.app_id = ? ORDER BY p.id LIMIT ?`;
+}
+
 export class SqliteRawReads implements Pick<TelemetryReads, 'events' | 'tail' | 'crashes'> {
   private hasher: { secret: string; hasher: DeviceHasher } | undefined;
   private readonly now: () => number;
@@ -99,7 +121,7 @@ export class SqliteRawReads implements Pick<TelemetryReads, 'events' | 'tail' | 
     if (from > upper.timestamp) return [];
 
     const parts = new Map(listPartitions(db, 'events').map((p) => [p.month, p.name]));
-    const filters = `${device !== undefined ? ' AND p.device_id = ?' : ''}${type !== undefined ? ' AND p.event_type = ?' : ''}`;
+    const sql = (part: string) => eventsDaySql(part, { device: device !== undefined, type: type !== undefined });
     const out: EventRow[] = [];
     const want = q.limit + 1;
     for (let day = Math.floor(upper.timestamp / DAY_MS); day >= Math.floor(from / DAY_MS) && out.length < want; day--) {
@@ -110,16 +132,11 @@ export class SqliteRawReads implements Pick<TelemetryReads, 'events' | 'tail' | 
         day = Math.floor(Date.parse(`${month}-01T00:00:00.000Z`) / DAY_MS);
         continue;
       }
-      // The table name comes from the partition registry (partitionName's pattern); everything else is bound.
-      const sql = `SELECT ${EVENT_COLUMNS} FROM ${part} p CROSS JOIN dim_event_types t ON t.id = p.event_type
-        WHERE p.app_id = ? AND p.timestamp / 86400000 = ?${filters}
-          AND p.timestamp >= ? AND (p.timestamp < ? OR (p.timestamp = ? AND p.id < ?))
-        ORDER BY p.timestamp DESC, p.id DESC LIMIT ?`;
       const params: unknown[] = [app, day];
       if (device !== undefined) params.push(device);
       if (type !== undefined) params.push(type);
       params.push(from, upper.timestamp, upper.timestamp, upper.id, want - out.length);
-      out.push(...(statement(db, sql).all(...params) as EventRow[]));
+      out.push(...(statement(db, sql(part)).all(...params) as EventRow[]));
     }
     return out;
   }
@@ -151,13 +168,7 @@ export class SqliteRawReads implements Pick<TelemetryReads, 'events' | 'tail' | 
         next.set(month, max);
         continue;
       }
-      // A rowid range: `+p.app_id` keeps the planner off the (app_id, day, ...) index, so the scan is
-      // bounded by the rows stored since the position, not by the app's rows.
-      const rows = statement(
-        db,
-        `SELECT ${EVENT_COLUMNS} FROM ${name} p CROSS JOIN dim_event_types t ON t.id = p.event_type
-         WHERE p.id > ? AND p.id <= ? AND +p.app_id = ? ORDER BY p.id LIMIT ?`,
-      ).all(start, end, app, q.limit) as EventRow[];
+      const rows = statement(db, tailSql(name)).all(start, end, app, q.limit) as EventRow[];
       const through = rows.length < q.limit ? end : rows[rows.length - 1]!.id;
       budget -= through - start;
       streams.push({ month, rows, through, taken: 0 });
@@ -211,12 +222,11 @@ export class SqliteRawReads implements Pick<TelemetryReads, 'events' | 'tail' | 
     if (app === undefined) return [];
     const from = dayStartMs(addDays(dayOf(this.now()), -this.opts.retentionDays));
     const upper = after ?? { timestamp: Number.MAX_SAFE_INTEGER, id: Number.MAX_SAFE_INTEGER };
-    const upperMonth = monthOf(Math.min(upper.timestamp, 8.64e15));
     const want = q.limit + 1;
     const out: CrashRow[] = [];
     for (const { month, name } of listPartitions(db, 'crashes').reverse()) {
       if (out.length >= want) break;
-      if (month > upperMonth) continue;
+      if (Date.parse(`${month}-01T00:00:00.000Z`) > upper.timestamp) continue;
       if (month < monthOf(from)) break;
       const columns = `'${month}' AS month, id, crash_id, printf('%016x', device_id) AS device, timestamp, created_at,
         fingerprint, crash_type, app_version, message, stack_trace, context, mosis_version`;
