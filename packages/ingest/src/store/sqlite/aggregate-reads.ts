@@ -49,12 +49,12 @@ export class SqliteAggregateReads
       if (!raw) return zero();
       const period = PERIOD_SQL[q.interval];
       const counted = new Map(
-        (statement(db, `WITH ev AS (${raw.sql}) SELECT ${period} AS period, count(DISTINCT device_id) AS n FROM ev GROUP BY 1`).all(...raw.params) as {
+        (statement(db, `WITH ev AS (${raw.sql}) SELECT ${period} AS period, count(DISTINCT device_id) AS n FROM ev GROUP BY 1`).all(raw.params) as {
           period: string;
           n: number;
         }[]).map((r) => [r.period, r.n]),
       );
-      const total = statement(db, `WITH ev AS (${raw.sql}) SELECT count(DISTINCT device_id) FROM ev`).pluck().get(...raw.params) as number;
+      const total = statement(db, `WITH ev AS (${raw.sql}) SELECT count(DISTINCT device_id) FROM ev`).pluck().get(raw.params) as number;
       return { items: periods.map((period_start) => ({ period_start, devices: counted.get(period_start) ?? 0 })), total_devices: total };
     }, zero);
   }
@@ -71,14 +71,14 @@ export class SqliteAggregateReads
         q.by.kind === 'event_type'
           ? '(SELECT name FROM dim_event_types WHERE id = event_type)'
           : q.by.kind === 'data'
-            ? `CASE json_type(event_data, ?1) WHEN 'text' THEN substr(event_data ->> ?1, 1, 256) WHEN 'null' THEN NULL ELSE substr(event_data -> ?1, 1, 256) END`
+            ? `CASE json_type(event_data, @path) WHEN 'text' THEN substr(event_data ->> @path, 1, 256) WHEN 'null' THEN NULL ELSE substr(event_data -> @path, 1, 256) END`
             : q.by.kind;
       const raw = rawRows(db, q, `${value} AS value, device_id`, type, q.by.kind === 'data' ? `$."${q.by.key}"` : undefined);
       if (!raw) return empty();
       const rows = statement(
         db,
         `WITH ev AS (${raw.sql}) SELECT value, count(*) AS count, count(DISTINCT device_id) AS devices FROM ev GROUP BY value ORDER BY count DESC, value`,
-      ).all(...raw.params) as { value: string | null; count: number; devices: number }[];
+      ).all(raw.params) as { value: string | null; count: number; devices: number }[];
       const items = rows.slice(0, q.limit).map((r) => ({ value: r.value === null ? null : String(r.value), count: r.count, devices: r.devices }));
       return { items, other_count: rows.slice(q.limit).reduce((s, r) => s + r.count, 0) };
     }, empty);
@@ -94,12 +94,12 @@ export class SqliteAggregateReads
         'SELECT event_type, sum(count) AS count FROM telemetry_daily WHERE app_id = ? AND date BETWEEN ? AND ? GROUP BY event_type ORDER BY count DESC, event_type LIMIT ?',
       ).all(...range, q.topEventTypes) as { event_type: string; count: number }[];
       const crashes = statement(db, 'SELECT coalesce(sum(count), 0) FROM crash_daily WHERE app_id = ? AND date BETWEEN ? AND ?').pluck().get(...range) as number;
-      const crashedSql = 'SELECT device_id FROM crash_daily_devices WHERE app_id = ? AND date BETWEEN ? AND ?';
-      const crashed = statement(db, `SELECT count(DISTINCT device_id) FROM (${crashedSql})`).pluck().get(...range) as number;
+      const crashedSql = 'SELECT device_id FROM crash_daily_devices WHERE app_id = @appId AND date BETWEEN @from AND @to';
+      const named = { appId: q.appId, from: q.from, to: q.to };
+      const crashed = statement(db, `SELECT count(DISTINCT device_id) FROM (${crashedSql})`).pluck().get(named) as number;
       const raw = rawRows(db, q, 'device_id');
-      const devices = raw
-        ? (statement(db, `SELECT count(*) FROM (${raw.sql} UNION ${crashedSql})`).pluck().get(...raw.params, ...range) as number)
-        : crashed;
+      // UNION (not ALL): a device that sent events and crashed counts once.
+      const devices = raw ? (statement(db, `SELECT count(*) FROM (${raw.sql} UNION ${crashedSql})`).pluck().get({ ...raw.params, ...named }) as number) : crashed;
       return {
         events,
         devices,
@@ -179,19 +179,16 @@ function periodsOf(from: string, to: string, interval: DeviceInterval): string[]
 
 /**
  * `columns` of an app's raw event rows in from..to, across the partitions of those months, as one SQL
- * UNION ALL with its parameters (`?1` in `columns` is `path`); undefined when no such row can exist.
+ * UNION ALL with its named parameters (`@path` in `columns`); undefined when no such row can exist.
  */
-function rawRows(db: DB, q: DayRange, columns: string, type?: number, path?: string): { sql: string; params: unknown[] } | undefined {
+function rawRows(db: DB, q: DayRange, columns: string, type?: number, path?: string): { sql: string; params: Record<string, unknown> } | undefined {
   const app = dimApp(db, q.appId);
   if (app === undefined) return undefined;
   const first = Math.floor(dayStartMs(q.from) / DAY_MS);
   const last = Math.floor(dayStartMs(q.to) / DAY_MS);
   const months = listPartitions(db, 'events').filter((p) => p.month >= q.from.slice(0, 7) && p.month <= q.to.slice(0, 7));
   if (!months.length) return undefined;
-  // Numbered parameters: ?1 is the JSON path (or unused), then app, first and last day (and type).
-  const where = `app_id = ?2 AND timestamp / 86400000 BETWEEN ?3 AND ?4${type !== undefined ? ' AND event_type = ?5' : ''}`;
+  const where = `app_id = @app AND timestamp / 86400000 BETWEEN @first AND @last${type !== undefined ? ' AND event_type = @type' : ''}`;
   const sql = months.map((p) => `SELECT ${columns} FROM ${p.name} WHERE ${where}`).join(' UNION ALL ');
-  const params: unknown[] = [path ?? null, app, first, last];
-  if (type !== undefined) params.push(type);
-  return { sql, params };
+  return { sql, params: { app, first, last, ...(type !== undefined && { type }), ...(path !== undefined && { path }) } };
 }
