@@ -42,7 +42,7 @@ export function resolveRange(q: { from?: string; to?: string }, now = Date.now()
   const from = q.from ?? addDays(to, -(DEFAULT_RANGE_DAYS - 1));
   if (from > to) throw ApiError.badRequest('from: must not be after to', { from, to }, 'invalid_query');
   const days = (dayStartMs(to) - dayStartMs(from)) / DAY_MS + 1;
-  if (days > MAX_RANGE_DAYS) throw ApiError.badRequest(`the range spans ${days} days; at most ${MAX_RANGE_DAYS}`, { from, to }, 'invalid_query');
+  if (days > MAX_RANGE_DAYS) throw ApiError.badRequest(`from: the range from..to spans ${days} days; at most ${MAX_RANGE_DAYS}`, { from, to, days, max_days: MAX_RANGE_DAYS }, 'invalid_query');
   return { from, to, days };
 }
 
