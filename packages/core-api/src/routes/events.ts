@@ -6,7 +6,7 @@ import { EventTypeParam } from '../analytics/range.js';
 import { requireAuth } from '../auth/middleware.js';
 import type { CoreApp, CoreDeps } from '../context.js';
 import { DEFAULT_EVENTS_PAGE_LIMIT, MAX_EVENTS_PAGE_LIMIT, MAX_TAIL_POSITION_CHARS } from '../limits.js';
-import { BEARER, errorResponses, IdParam, jsonResponse } from '../openapi.js';
+import { BEARER, errorResponses, IdParam } from '../openapi.js';
 import { loadOwnedApp } from '../ownership.js';
 
 /**
@@ -70,11 +70,11 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       tags: ['analytics'],
       summary: 'Raw events, newest first; or, with `after`, the live tail of what is stored',
       description:
-        '**Listing** (without `after`): events within the raw retention (RETENTION_DAYS, default 90 days), newest ' +
+        'Listing (without `after`): events within the raw retention (RETENTION_DAYS, default 90 days), newest ' +
         'first by `timestamp`, optionally between `from` and `to` (both included), of one `event_type`, or of one ' +
         'device (`device_id` is the raw id the device sends: the server hashes it as ingest does). `next_cursor` ' +
         'pages on; `head` is the storage position at this answer.\n\n' +
-        '**Tail** (`after` = a `head`): the events *stored* after that position, in the order they were stored, up ' +
+        'Tail (`after` = a `head`): the events stored after that position, in the order they were stored, up ' +
         'to `limit`, and a new `head`. Poll again with the new head (every second or so): every stored event is in ' +
         'exactly one answer, late ones (old timestamps) included. A poll reads a bounded part of what was stored ' +
         'since its position (all apps\' events count), so one far behind may answer fewer than `limit` events and ' +

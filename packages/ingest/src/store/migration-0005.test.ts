@@ -1,6 +1,6 @@
 import { createMigrator, DATABASES, migrateDown, migrateUp, openDatabase, tempDir, type DB } from '@mosis/shared';
 import { afterAll, describe, expect, it } from 'vitest';
-import { rebuildViews } from './partitions.js';
+import { partitionName, rebuildViews } from './partitions.js';
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -9,7 +9,7 @@ const MIGRATION = '0005_event_columns';
 
 /** An event partition as the code before 0005 created it (a snapshot of store/partitions.ts at 0004). */
 function oldEventPartition(db: DB, month: string): string {
-  const t = `telemetry_events_${month.replace('-', '_')}`;
+  const t = partitionName('events', month);
   db.exec(`CREATE TABLE ${t} (id INTEGER PRIMARY KEY, app_id INTEGER NOT NULL, device_id INTEGER NOT NULL, event_type INTEGER NOT NULL,
       timestamp INTEGER NOT NULL, event_id BLOB, mosis_version TEXT, event_data TEXT);
     CREATE UNIQUE INDEX ${t}_app_day ON ${t}(app_id, timestamp / 86400000, device_id, event_id);`);
