@@ -2,7 +2,6 @@ import {
   ApiError,
   createMetrics,
   createServiceApp,
-  isReadable,
   isWritable,
   mountOperationalRoutes,
   registerDatabaseMetrics,
@@ -24,6 +23,8 @@ import * as apps from './routes/apps.js';
 import * as auditLogs from './routes/audit-logs.js';
 import * as auth from './routes/auth.js';
 import * as catalog from './routes/catalog.js';
+import * as crashes from './routes/crashes.js';
+import * as events from './routes/events.js';
 import * as me from './routes/me.js';
 import * as packages from './routes/packages.js';
 import * as signingKeys from './routes/signing-keys.js';
@@ -56,6 +57,8 @@ const ROUTE_MODULES: RouteModule[] = [
   versionDrafts.register,
   packages.register,
   analytics.register,
+  events.register,
+  crashes.register,
   catalog.register,
   auditLogs.register,
   admin.register,
@@ -65,7 +68,8 @@ const ROUTE_MODULES: RouteModule[] = [
 export function createCoreApp(given: CoreDeps): CoreApp {
   const metrics = given.metrics ?? createMetrics(SERVICE_NAME);
   const deps: CoreDeps = { ...given, metrics, packages: given.packages ?? createPackageStorage(given, metrics) };
-  registerDatabaseMetrics(metrics, { portal: () => deps.portal, telemetry: deps.telemetry });
+  // telemetry.db's file metrics come from ingest, its owner.
+  registerDatabaseMetrics(metrics, { portal: () => deps.portal });
   const app = createServiceApp<CoreEnv>(deps.log, metrics);
   mountOperationalRoutes(app, {
     metrics,
@@ -73,7 +77,7 @@ export function createCoreApp(given: CoreDeps): CoreApp {
     ready: [
       { name: 'portal_db', ok: () => isWritable(deps.portal) },
       // Missing until ingest first starts; analytics then answer empty, which is not a reason to be unready.
-      { name: 'telemetry_db', ok: () => { const t = deps.telemetry(); return t === undefined || isReadable(t); } },
+      { name: 'telemetry_db', ok: () => deps.telemetry.ready?.() ?? true },
     ],
   });
   app.openAPIRegistry.registerComponent('securitySchemes', BEARER_SCHEME, {

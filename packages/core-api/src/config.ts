@@ -1,3 +1,4 @@
+import { ingestConfigSchema } from '@mosis/ingest';
 import { baseConfigSchema, envBoolean, loadConfig } from '@mosis/shared';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -21,6 +22,13 @@ export const coreConfigSchema = baseConfigSchema.extend({
   MAX_PACKAGE_BYTES: z.coerce.number().int().min(1).max(Number.MAX_SAFE_INTEGER).default(DEFAULT_MAX_PACKAGE_BYTES),
   /** Hours a package no version references any more is kept before its file is removed. */
   PACKAGE_GC_GRACE_HOURS: z.coerce.number().min(0).max(24 * 365).default(DEFAULT_PACKAGE_GC_GRACE_HOURS),
+  /**
+   * The device-id HMAC key, as ingest has it (analytics hash a `device_id` filter with it); unset, the core API
+   * reads DATA_DIR/device-hash.secret, which ingest creates: it never creates one itself.
+   */
+  DEVICE_HASH_SECRET: ingestConfigSchema.shape.DEVICE_HASH_SECRET,
+  /** Days of raw events and crashes kept (as ingest's): raw analytics answer within them. */
+  RETENTION_DAYS: ingestConfigSchema.shape.RETENTION_DAYS,
   /** Local backups (Litestream replicas, package copies); default DATA_DIR/backups, as for ops. */
   BACKUP_DIR: z.string().min(1).optional(),
   /**

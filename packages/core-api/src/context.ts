@@ -1,4 +1,5 @@
 import type { OpenAPIHono } from '@hono/zod-openapi';
+import type { TelemetryReads } from '@mosis/ingest';
 import type { DB, Logger, Metrics } from '@mosis/shared';
 import type { Context } from 'hono';
 import type { Permission } from './auth/permissions.js';
@@ -12,8 +13,11 @@ export interface CoreDeps {
   config: CoreConfig;
   /** portal.db, read-write. */
   portal: DB;
-  /** telemetry.db, read-only; undefined until the ingest service has created it. */
-  telemetry: () => DB | undefined;
+  /**
+   * What the analytics routes read of telemetry: the telemetry store's own reads (ingest's package owns the
+   * tables; main.ts opens them on telemetry.db). `ready`, when the store has one, joins /readyz.
+   */
+  telemetry: TelemetryReads & { ready?: () => boolean };
   log: Logger;
   metrics?: Metrics;
   /** Tests turn the password hash cost and rate limits down; production uses DEFAULT_TUNING. */

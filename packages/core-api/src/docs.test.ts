@@ -76,6 +76,31 @@ describe('/docs', () => {
     }
   });
 
+  it.each([
+    ['get-v1-apps-id-events', 'EventsPage'],
+    ['get-v1-apps-id-analytics-daily', 'DailySeries'],
+    ['get-v1-apps-id-analytics-active-devices', 'ActiveDevices'],
+    ['get-v1-apps-id-analytics-breakdown', 'Breakdown'],
+    ['get-v1-apps-id-analytics-summary', 'Summary'],
+  ])('shows %s with an example answer (%s) and its parameters', async (id, schema) => {
+    const doc = (await t.call('GET', '/openapi.json')).body;
+    const html = section((await t.call('GET', '/docs')).text, id);
+    expect(doc.components.schemas[schema].example, schema).toBeDefined();
+    expect(html).toContain('response <code>200</code> example');
+    expect(html).toContain('<code>from</code>');
+    expect(html).toContain('<code>400</code>');
+  });
+
+  it('documents the CSV answer of the series endpoints and the tail of /events', async () => {
+    const doc = (await t.call('GET', '/openapi.json')).body;
+    for (const path of ['/v1/apps/{id}/analytics/daily', '/v1/apps/{id}/analytics/active-devices']) {
+      expect(Object.keys(doc.paths[path].get.responses['200'].content)).toEqual(['application/json', 'text/csv; charset=utf-8']);
+    }
+    const events = section((await t.call('GET', '/docs')).text, 'get-v1-apps-id-events');
+    expect(events).toContain('<code>after</code>');
+    expect(events).toContain('<code>device_id</code>');
+  });
+
   it('documents a register example the API accepts, answered in the documented shape', async () => {
     const doc = (await t.call('GET', '/openapi.json')).body;
     const res = await t.call('POST', '/v1/auth/register', { body: doc.components.schemas.RegisterRequest.example });

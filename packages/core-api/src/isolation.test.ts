@@ -39,6 +39,8 @@ afterAll(() => t.close());
 const MISSING = '00000000-0000-4000-8000-000000000000';
 const version2 = versionBody(2);
 const range = 'from=2026-11-01&to=2026-11-28';
+/** A well-formed tail position (an empty one: everything stored is after it). */
+const HEAD = Buffer.from('{}').toString('base64url');
 
 /** Every route that takes an id, with the id of A's resource put in by `route(id)`. */
 const ROUTES: [method: string, route: (ids: Dev) => string, body?: unknown, raw?: Uint8Array][] = [
@@ -54,6 +56,12 @@ const ROUTES: [method: string, route: (ids: Dev) => string, body?: unknown, raw?
   ['GET', (d) => `/v1/apps/${d.appId}/analytics/daily?${range}`],
   ['GET', (d) => `/v1/apps/${d.appId}/crash-groups?${range}`],
   ['GET', (d) => `/v1/apps/${d.appId}/crashes`],
+  ['GET', (d) => `/v1/apps/${d.appId}/events`],
+  ['GET', (d) => `/v1/apps/${d.appId}/events?after=${HEAD}`],
+  ['GET', (d) => `/v1/apps/${d.appId}/analytics/active-devices?${range}&interval=week`],
+  ['GET', (d) => `/v1/apps/${d.appId}/analytics/breakdown?${range}&by=app_version`],
+  ['GET', (d) => `/v1/apps/${d.appId}/analytics/breakdown?${range}&by=data.screen`],
+  ['GET', (d) => `/v1/apps/${d.appId}/analytics/summary?${range}`],
   ['DELETE', (d) => `/v1/api-keys/${d.apiKeyId}`],
   ['DELETE', (d) => `/v1/signing-keys/${d.signingKeyId}`],
 ];

@@ -55,6 +55,27 @@ export const MAX_SERIES_ITEMS = 40_000;
 /** App versions listed per crash group at most (the first in sorted order); ingest does not bound them. */
 export const MAX_APP_VERSIONS_PER_GROUP = 100;
 
+/** Longest range of days one analytics request may span (both ends included). */
+export const MAX_RANGE_DAYS = 400;
+/** Days covered when `from` is not given: the 30 days ending with `to`. */
+export const DEFAULT_RANGE_DAYS = 30;
+/** Crash groups returned at most (most frequent first), and by default. */
+export const MAX_CRASH_GROUPS = 1_000;
+export const DEFAULT_CRASH_GROUPS = 100;
+/** Values a breakdown lists at most (the rest is summed in other_count), and by default. */
+export const MAX_BREAKDOWN_ITEMS = 100;
+export const DEFAULT_BREAKDOWN_ITEMS = 10;
+/** Event types the summary lists (most frequent first). */
+export const SUMMARY_TOP_EVENT_TYPES = 10;
+/**
+ * Raw events per page of /events (and per tail poll) at most, and by default. An event's data is at most
+ * 8 KiB, so a full page is at most about 8 MiB of JSON; most are far smaller.
+ */
+export const MAX_EVENTS_PAGE_LIMIT = 1_000;
+export const DEFAULT_EVENTS_PAGE_LIMIT = 100;
+/** Longest `after` (a tail position) accepted: one names a few month partitions (~25 characters each). */
+export const MAX_TAIL_POSITION_CHARS = 8_192;
+
 /** Page sizes of every cursor-paginated list. */
 export const DEFAULT_PAGE_LIMIT = 20;
 export const MAX_PAGE_LIMIT = 100;

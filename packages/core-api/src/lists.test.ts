@@ -1,4 +1,4 @@
-import { DATABASES, migrateUp, openDatabase, tempDir, type DB } from '@mosis/shared';
+import { DATABASES, migrateUp, openDatabase, type DB } from '@mosis/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, versionBody, type TestApp, type TestSigningKey } from './test-app.js';
 
@@ -14,19 +14,16 @@ const PAGE = 5;
 /** Every row of a list gets this created_at: the same millisecond, the case a random id used to order. */
 const SAME_MS = '2026-11-28T10:00:00.000Z';
 
-const dir = tempDir();
 let telemetry: DB;
-let reader: DB;
 let t: TestApp;
 let dev: { token: string; id: string };
 const created = { apps: [] as string[], keys: [] as string[], signing: [] as string[], versions: [] as string[], queue: [] as string[], catalog: [] as string[] };
 let versionedApp: string;
 
 beforeAll(async () => {
-  telemetry = openDatabase(`${dir.path}/telemetry.db`);
+  t = await createTestApp({ config: { ADMIN_TOKEN: ADMIN } });
+  telemetry = openDatabase(t.telemetryPath);
   await migrateUp(telemetry, DATABASES.telemetry.migrations);
-  reader = openDatabase(`${dir.path}/telemetry.db`, { readonly: true });
-  t = await createTestApp({ config: { ADMIN_TOKEN: ADMIN }, telemetry: () => reader });
   dev = await t.signup();
   const token = dev.token;
   let key: TestSigningKey | undefined;
@@ -56,10 +53,8 @@ beforeAll(async () => {
   telemetry.prepare('INSERT INTO dim_apps (app_id, package_id) VALUES (?, ?)').run(versionedApp, 'com.test.lists');
 });
 afterAll(() => {
-  reader.close();
   telemetry.close();
   t.close();
-  dir.cleanup();
 });
 
 /** Walks a list page by page; fails on a page that is not a 200. */
@@ -155,6 +150,7 @@ const PAGINATED = [
   '/v1/audit-logs',
   '/v1/apps/{app}/versions',
   '/v1/apps/{app}/crashes',
+  '/v1/apps/{app}/events',
   '/v1/catalog/apps',
   '/v1/catalog/apps?q=app',
 ];
@@ -172,6 +168,9 @@ describe('cursors', () => {
   it.each([
     ['/v1/apps/{app}/crashes', [-9e15, 1]],
     ['/v1/apps/{app}/crashes', [1.5, 1]],
+    ['/v1/apps/{app}/events', [-9e15, 1]],
+    ['/v1/apps/{app}/events', [1.5, 1]],
+    ['/v1/apps/{app}/events', [1, 0]],
     ['/v1/apps', ['2026-11-28T10:00:00.000Z', 'x']],
     ['/v1/api-keys', -1],
     ['/v1/audit-logs', 2 ** 60],

@@ -9,9 +9,8 @@ import {
   onShutdown,
   openDatabase,
   startServer,
-  type DB,
 } from '@mosis/shared';
-import { existsSync } from 'node:fs';
+import { openSqliteTelemetryReads, readDeviceSecret } from '@mosis/ingest';
 import { createCoreApp, createPackageStorage, SERVICE_NAME } from './app.js';
 import { loadCoreConfig, packageGcGraceMs } from './config.js';
 import { startPackageGc } from './package-files/gc.js';
@@ -26,24 +25,25 @@ async function main(): Promise<void> {
     if (applied.length) log.info('migrated portal.db', { applied });
   }
 
-  // telemetry.db belongs to ingest and may not exist yet: open it read-only on first use.
-  const telemetryPath = databasePath(config.DATA_DIR, 'telemetry');
-  let telemetry: DB | undefined;
-  const getTelemetry = () => {
-    if (!telemetry && existsSync(telemetryPath)) telemetry = openDatabase(telemetryPath, { readonly: true });
-    return telemetry;
-  };
+  // telemetry.db belongs to ingest and may not exist yet: the reads open it read-only on first use. So may
+  // the device-hash secret, which ingest creates on its first start: read it once it is there.
+  let deviceSecret: string | undefined;
+  const telemetry = openSqliteTelemetryReads({
+    path: databasePath(config.DATA_DIR, 'telemetry'),
+    deviceSecret: () => (deviceSecret ??= readDeviceSecret(config.DATA_DIR, config.DEVICE_HASH_SECRET)),
+    retentionDays: config.RETENTION_DAYS,
+  });
 
   const metrics = createMetrics(SERVICE_NAME);
   const packages = createPackageStorage({ config, log }, metrics);
   const swept = packages.sweepTemp();
   if (swept) log.info('removed temp files of interrupted uploads', { count: swept });
-  const app = createCoreApp({ config, portal, telemetry: getTelemetry, log, metrics, packages });
+  const app = createCoreApp({ config, portal, telemetry, log, metrics, packages });
   const server = await startServer(app.fetch, config.CORE_PORT, config.HOST, httpTimeouts(config));
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
   const gc = startPackageGc({ storage: packages, db: portal, log, graceMs: packageGcGraceMs(config) });
 
-  onShutdown(log, [() => server.close(), () => gc.stop(), () => telemetry?.close(), () => portal.close()]);
+  onShutdown(log, [() => server.close(), () => gc.stop(), () => telemetry.close(), () => portal.close()]);
 }
 
 main().catch((err) => {

@@ -6,6 +6,7 @@ import {
   tempDir,
   type DB,
 } from '@mosis/shared';
+import { openSqliteTelemetryReads, type TelemetryReads } from '@mosis/ingest';
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { createCoreApp, createPackageStorage } from './app.js';
 import { coreConfigSchema, type CoreConfig } from './config.js';
@@ -20,6 +21,8 @@ export interface TestApp {
   app: CoreApp;
   portal: DB;
   dataDir: string;
+  /** DATA_DIR/telemetry.db: absent until a test creates it (the core API then answers empty analytics). */
+  telemetryPath: string;
   /** The package files (DATA_DIR/packages, copies in DATA_DIR/backups/packages). */
   packages: PackageStorage;
   /** Sends a request through the app in-process; JSON bodies are serialized, `token` becomes a bearer. */
@@ -85,6 +88,9 @@ export interface TestResponse {
   text: string;
 }
 
+/** The device-hash secret of test apps' telemetry reads (ingest test services take it as DEVICE_HASH_SECRET). */
+export const TEST_DEVICE_SECRET = 'test-device-hash-secret-0123456789abcdef';
+
 /** 64 bytes in base64: shaped like an Ed25519 signature, verifying nothing. */
 export const DUMMY_SIGNATURE = Buffer.alloc(64, 7).toString('base64');
 
@@ -106,7 +112,7 @@ export const versionBody = (code: number, extra: Record<string, unknown> = {}) =
  * lifted unless `tuning` sets them (tests of the limits do).
  */
 export async function createTestApp(
-  opts: { config?: Partial<CoreConfig>; tuning?: Partial<Tuning>; telemetry?: () => DB | undefined } = {},
+  opts: { config?: Partial<CoreConfig>; tuning?: Partial<Tuning>; telemetry?: TelemetryReads } = {},
 ): Promise<TestApp> {
   const dir = tempDir('mosis-core-');
   const portal = openDatabase(`${dir.path}/portal.db`);
@@ -114,11 +120,14 @@ export async function createTestApp(
   const config = { ...coreConfigSchema.parse({ DATA_DIR: dir.path }), ...opts.config };
   const log = createLogger('core-api-test', 'silent');
   const packages = createPackageStorage({ config, log });
+  const telemetryPath = `${dir.path}/telemetry.db`;
+  // As main.ts opens them: read-only, on first use, so a test may create telemetry.db at any point.
+  const telemetry = opts.telemetry ?? openSqliteTelemetryReads({ path: telemetryPath, deviceSecret: TEST_DEVICE_SECRET, retentionDays: config.RETENTION_DAYS });
   const app = createCoreApp({
     config,
     portal,
     packages,
-    telemetry: opts.telemetry ?? (() => undefined),
+    telemetry,
     log,
     tuning: {
       scrypt: TEST_SCRYPT,
@@ -196,6 +205,7 @@ export async function createTestApp(
     app,
     portal,
     dataDir: dir.path,
+    telemetryPath,
     packages,
     call,
     signup,
@@ -204,6 +214,7 @@ export async function createTestApp(
     readyVersion,
     upload,
     close: () => {
+      if (!opts.telemetry) void telemetry.close();
       portal.close();
       dir.cleanup();
     },

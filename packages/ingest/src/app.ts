@@ -75,7 +75,7 @@ export function createIngest(deps: IngestDeps): IngestService {
 
   const apps = new PortalAppCache(databasePath(config.DATA_DIR, 'portal'), log, deps.now).start(config.APP_CACHE_REFRESH_MS);
   const hasher = new DeviceHasher(loadDeviceSecret(config.DATA_DIR, config.DEVICE_HASH_SECRET));
-  const store = new SqliteTelemetryStore(telemetry, { maxEventTypesPerApp: config.MAX_EVENT_TYPES_PER_APP });
+  const store = new SqliteTelemetryStore(telemetry, { maxEventTypesPerApp: config.MAX_EVENT_TYPES_PER_APP, ...(deps.now && { now: deps.now }) });
   let writer: GroupCommitWriter | undefined;
   const budget = new BodyBudget(config.INGEST_MAX_BODY_BYTES_IN_FLIGHT);
   const ingestMetrics = createIngestMetrics(metrics, () => writer, apps, () => budget.inUse);

@@ -5,3 +5,6 @@ export * from './store/partitions.js';
 export type * from './store/types.js';
 export { GroupCommitWriter } from './write/group-commit.js';
 export * from './jobs/index.js';
+export { DEVICE_SECRET_FILE, readDeviceSecret } from './privacy/device-hash.js';
+export * from './store/reads.js';
+export * from './store/sqlite/reads.js';

@@ -84,3 +84,14 @@ export const DEFAULT_TELEMETRY_CACHE_MIB = 32;
 export const QUEUE_FULL_LOG_INTERVAL_MS = 10_000;
 /** `Retry-After` (seconds) on a 503 when the queue is full or the service is stopping. */
 export const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Analytics reads (store/sqlite/): a live tail request examines at most this many stored rows (row ids,
+ * across partitions, any app's), however far behind its position is, and answers the position it reached:
+ * a rowid range of 20,000 rows reads in a few ms. A client far behind catches up over several polls.
+ */
+export const TAIL_SCAN_ROWS = 20_000;
+/** Event partitions (months) a tail position names at most: 10 years of retention and some. */
+export const MAX_POSITION_PARTITIONS = 160;
+/** App versions listed per crash group at most (the first in sorted order). */
+export const CRASH_GROUP_APP_VERSIONS = 100;

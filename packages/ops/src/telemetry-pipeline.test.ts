@@ -1,5 +1,5 @@
 import { coreConfigSchema, createCoreApp } from '@mosis/core-api';
-import { createIngest, createWorkerReader, ingestConfigSchema, rollupDirty, type IngestService, type SnapshotReader } from '@mosis/ingest';
+import { createIngest, createWorkerReader, ingestConfigSchema, openSqliteTelemetryReads, rollupDirty, type IngestService, type SnapshotReader, type SqliteTelemetryReads } from '@mosis/ingest';
 import { createLogger, DATABASES, databasePath, migrateUp, openDatabase, tempDir, type DB } from '@mosis/shared';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
@@ -17,7 +17,7 @@ let core: ReturnType<typeof createCoreApp>;
 let ingest: IngestService;
 let portal: DB;
 let telemetry: DB;
-let telemetryReadOnly: DB | undefined;
+let reads: SqliteTelemetryReads;
 let reader: SnapshotReader;
 let token: string;
 const apps: { id: string; package_id: string }[] = [];
@@ -35,10 +35,11 @@ async function call(app: Requestable, method: string, path: string, body?: unkno
 beforeAll(async () => {
   portal = openDatabase(databasePath(dir.path, 'portal'));
   await migrateUp(portal, DATABASES.portal.migrations);
+  reads = openSqliteTelemetryReads({ path: databasePath(dir.path, 'telemetry'), deviceSecret: 'k'.repeat(40), retentionDays: 90 });
   core = createCoreApp({
     config: coreConfigSchema.parse({ DATA_DIR: dir.path }),
     portal,
-    telemetry: () => (telemetryReadOnly ??= openDatabase(databasePath(dir.path, 'telemetry'), { readonly: true })),
+    telemetry: reads,
     log: silent,
     tuning: { scrypt: { N: 1024, r: 8, p: 1 } },
   });
@@ -62,7 +63,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await reader.close();
   await ingest.close();
-  telemetryReadOnly?.close();
+  await reads.close();
   telemetry.close();
   portal.close();
   dir.cleanup();

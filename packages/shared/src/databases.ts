@@ -18,8 +18,12 @@ export const DATABASES: Record<DatabaseName, { file: string; migrations: Migrato
     file: 'telemetry.db',
     migrations: {
       dir: join(MIGRATIONS_ROOT, 'telemetry'),
-      afterUp: { '0004_event_types_crash_scope': scopeCrashIdsAndListEventTypes },
-      beforeDown: { '0001_telemetry_init': dropPartitions, '0004_event_types_crash_scope': unscopeCrashIds },
+      afterUp: { '0004_event_types_crash_scope': scopeCrashIdsAndListEventTypes, '0005_event_columns': addEventColumns },
+      beforeDown: {
+        '0001_telemetry_init': dropPartitions,
+        '0004_event_types_crash_scope': unscopeCrashIds,
+        '0005_event_columns': dropEventColumns,
+      },
     },
   },
 };
@@ -79,4 +83,56 @@ function unscopeCrashIds(db: DB): void {
       DROP INDEX IF EXISTS "${name}_crash_id";
       CREATE UNIQUE INDEX "${name}_crash_id" ON "${name}"(crash_id) WHERE crash_id IS NOT NULL;`);
   }
+}
+
+/** The columns 0005 gives every event partition. */
+const EVENT_COLUMNS_0005 = [
+  ['app_version', 'TEXT'],
+  ['received_at', 'INTEGER'],
+] as const;
+
+function columnsOf(db: DB, table: string): Set<string> {
+  return new Set((db.prepare(`SELECT name FROM pragma_table_info(?)`).all(table) as { name: string }[]).map((c) => c.name));
+}
+
+/**
+ * 0005, for the event partitions that exist: add app_version and received_at (ALTER TABLE ADD COLUMN changes
+ * only the schema, whatever the partition's size), then rebuild the telemetry_events view to show them. A
+ * partition that has them already (created by the current code before migrating) is left as it is.
+ */
+function addEventColumns(db: DB): void {
+  const parts = partitions(db).filter((p) => p.kind === 'events');
+  for (const { name } of parts) {
+    const have = columnsOf(db, name);
+    for (const [column, type] of EVENT_COLUMNS_0005) if (!have.has(column)) db.exec(`ALTER TABLE "${name}" ADD COLUMN ${column} ${type}`);
+  }
+  rebuildEventsView(db, parts.map((p) => p.name), true);
+}
+
+/** Undoes 0005: the view first (it names the columns), then the columns (each partition is rewritten). */
+function dropEventColumns(db: DB): void {
+  const parts = partitions(db).filter((p) => p.kind === 'events');
+  db.exec('DROP VIEW IF EXISTS telemetry_events');
+  for (const { name } of parts) {
+    const have = columnsOf(db, name);
+    for (const [column] of EVENT_COLUMNS_0005) if (have.has(column)) db.exec(`ALTER TABLE "${name}" DROP COLUMN ${column}`);
+  }
+  rebuildEventsView(db, parts.map((p) => p.name), false);
+}
+
+/**
+ * The telemetry_events view over `parts` as ingest's store/partitions.ts (rebuildViews) builds it, with the
+ * 0005 columns or without: migration-0005.test.ts checks that a migrated database's view reads exactly as
+ * the one ingest builds. (A migration is a snapshot of the schema at its time, like a .sql file.)
+ */
+function rebuildEventsView(db: DB, parts: string[], with0005: boolean): void {
+  const select = (t: string) => `SELECT p.id, a.app_id, printf('%016x', p.device_id) AS device_id, t.name AS event_type,
+      p.event_data, p.mosis_version,${with0005 ? ' p.app_version,' : ''} strftime('%Y-%m-%dT%H:%M:%fZ', p.timestamp / 1000.0, 'unixepoch') AS timestamp,${
+        with0005 ? `\n      strftime('%Y-%m-%dT%H:%M:%fZ', p.received_at / 1000.0, 'unixepoch') AS received_at,` : ''
+      } p.event_id
+    FROM ${t} p JOIN dim_apps a ON a.id = p.app_id JOIN dim_event_types t ON t.id = p.event_type`;
+  const empty = `(SELECT * FROM (SELECT 0 AS id, 0 AS app_id, 0 AS device_id, 0 AS event_type, 0 AS timestamp, NULL AS event_id,
+    NULL AS mosis_version, NULL AS event_data${with0005 ? ', NULL AS app_version, NULL AS received_at' : ''}) WHERE 0)`;
+  const selects = parts.length ? parts.map((name) => select(`"${name}"`)) : [select(empty)];
+  db.exec(`DROP VIEW IF EXISTS telemetry_events; CREATE VIEW telemetry_events AS ${selects.join('\nUNION ALL\n')};`);
 }

@@ -1,8 +1,8 @@
 import { tempDir } from '@mosis/shared';
-import { readFileSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { DeviceHasher, DEVICE_SECRET_FILE, loadDeviceSecret } from './device-hash.js';
+import { DeviceHasher, DEVICE_SECRET_FILE, loadDeviceSecret, readDeviceSecret } from './device-hash.js';
 
 describe('device hash', () => {
   const dir = tempDir();
@@ -18,6 +18,22 @@ describe('device hash', () => {
 
   it('prefers DEVICE_HASH_SECRET when given', () => {
     expect(loadDeviceSecret(dir.path, 'x'.repeat(40))).toBe('x'.repeat(40));
+  });
+
+  it('a reader (the core API) never creates the secret: none until ingest made it, then the same one', () => {
+    const fresh = tempDir();
+    try {
+      expect(readDeviceSecret(fresh.path)).toBeUndefined();
+      expect(existsSync(join(fresh.path, DEVICE_SECRET_FILE))).toBe(false);
+      writeFileSync(join(fresh.path, DEVICE_SECRET_FILE), ''); // created by ingest, not written yet
+      expect(readDeviceSecret(fresh.path)).toBeUndefined();
+      const made = loadDeviceSecret(dir.path);
+      writeFileSync(join(fresh.path, DEVICE_SECRET_FILE), `${made}\n`);
+      expect(readDeviceSecret(fresh.path)).toBe(made);
+      expect(readDeviceSecret(fresh.path, 'x'.repeat(40))).toBe('x'.repeat(40));
+    } finally {
+      fresh.cleanup();
+    }
   });
 
   it('hashes the same id the same way across instances, and differently under another secret', () => {

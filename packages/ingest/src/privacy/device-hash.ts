@@ -27,6 +27,24 @@ export function loadDeviceSecret(dataDir: string, configured?: string): string {
 }
 
 /**
+ * The device-hash secret for a reader (the core API): DEVICE_HASH_SECRET when given, else the one ingest
+ * keeps in DATA_DIR, or undefined while there is none. Never creates it: that is ingest's first start.
+ */
+export function readDeviceSecret(dataDir: string, configured?: string): string | undefined {
+  if (configured) return configured;
+  const path = join(dataDir, DEVICE_SECRET_FILE);
+  let secret: string;
+  try {
+    secret = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  // Ingest creates the file exclusively and writes it whole; a short one is being written or damaged.
+  return secret.length >= 32 ? secret : undefined;
+}
+
+/**
  * Maps a raw device id to the first 64 bits of HMAC-SHA256(secret, id) as a signed integer: stable across
  * days and restarts, and without the secret not reversible to the raw id. The raw id is kept only in this
  * in-memory cache, never on disk or in logs.

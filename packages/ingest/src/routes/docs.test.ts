@@ -56,6 +56,7 @@ describe('GET /docs (ingest)', () => {
     expect(events).toContain(shown(API_MD_EVENTS));
     expect(events).toContain(shown(API_MD_202));
     expect(events).toContain('<code>event_type</code>');
+    expect(events).toContain('<code>app_version</code>');
     expect(events).toContain('<code>413</code>');
     expect(html).toContain('<h2 id="errors">Errors</h2>');
     expect(section(html, 'post-v1-crashes')).toContain('&quot;crash_type&quot;: &quot;native_signal&quot;');

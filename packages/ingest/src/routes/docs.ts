@@ -1,5 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { DEFAULT_MAX_EVENT_TYPES_PER_APP, MAX_BATCH_CRASHES, MAX_BATCH_EVENTS, MAX_CRASHES_BODY_BYTES, MAX_EVENTS_BODY_BYTES } from '../limits.js';
+import { APP_VERSION_PATTERN } from '../validation/fields.js';
 import { REJECT_REASONS } from '../validation/rejection.js';
 
 /**
@@ -85,6 +86,11 @@ const EventIn = z.object({
   event_type: z.string().regex(/^[A-Za-z0-9_.:-]{1,64}$/),
   timestamp: z.string().openapi({ example: '2026-11-28T10:00:00.000Z' }),
   mosis_version: z.string().optional(),
+  app_version: z
+    .string()
+    .regex(APP_VERSION_PATTERN)
+    .optional()
+    .openapi({ example: '1.2.0', description: "the app's own version (1-64 characters of A-Z a-z 0-9 . _ + -, e.g. `2.0.0-rc.1+45`), for breakdowns by app version; another character rejects the event (`invalid_event`, field `app_version`)" }),
   data: z.record(z.string(), z.unknown()).optional().openapi({ description: 'at most 8 KiB serialized' }),
 });
 

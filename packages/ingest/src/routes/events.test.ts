@@ -194,6 +194,59 @@ describe('POST /v1/events', () => {
   });
 });
 
+describe('app_version and received_at', () => {
+  it('stores app_version as sent, rejects one outside its characters naming the field, and stores the rest', async () => {
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    const res = await post({
+      events: [
+        event(APP, { event_id: ids[0], app_version: '2.0.0-rc.1+45' }),
+        event(APP, { event_id: ids[1] }),
+        event(APP, { app_version: '1.2 beta' }),
+        event(APP, { app_version: 'x'.repeat(65) }),
+        event(APP, { event_id: ids[2], app_version: 'x'.repeat(64) }),
+      ],
+    });
+    expect(res.status).toBe(202);
+    const body = (await res.json()) as { accepted: number; rejected: Array<{ index: number; reason: string; field?: string }> };
+    expect(body.accepted).toBe(3);
+    expect(body.rejected.map((r) => [r.index, r.reason, r.field])).toEqual([
+      [2, 'invalid_event', 'app_version'],
+      [3, 'invalid_event', 'app_version'],
+    ]);
+    const stored = t.telemetry.prepare(`SELECT app_version FROM telemetry_events WHERE event_id IN (?, ?, ?) ORDER BY id`).pluck().all(...ids.map(uuidBlob));
+    expect(stored).toEqual(['2.0.0-rc.1+45', null, 'x'.repeat(64)]);
+  });
+
+  it('gives every row of one commit the same received_at: the server clock when that commit ran', async () => {
+    let held = true;
+    let clock = Date.parse('2026-11-28T10:00:00.000Z');
+    // Every reading of the clock moves it: one value per commit shows that the writer read it once.
+    const h = await startTestIngest({ apps: [{ packageId: APP }], hold: () => held, now: () => (clock += 1) });
+    try {
+      const at = new Date(clock).toISOString();
+      const first = h.post('/v1/events', { events: [event(APP, { timestamp: at }), event(APP, { timestamp: at })] });
+      const second = h.post('/v1/events', { events: [event(APP, { timestamp: at, app_version: '1.0.0' })] });
+      await h.writer.when(() => h.writer.depth === 3);
+      const queuedAt = clock;
+      held = false;
+      expect((await first).status).toBe(202);
+      expect((await second).status).toBe(202);
+      const rows = h.telemetry.prepare('SELECT received_at FROM telemetry_events').pluck().all() as string[];
+      expect(rows).toHaveLength(3);
+      expect(new Set(rows).size).toBe(1);
+      expect(Date.parse(rows[0]!)).toBeGreaterThan(queuedAt);
+      // A later commit reads the clock again.
+      await h.post('/v1/events', { events: [event(APP, { timestamp: at })] });
+      expect(new Set(h.telemetry.prepare('SELECT received_at FROM telemetry_events').pluck().all()).size).toBe(2);
+    } finally {
+      await h.stop();
+    }
+  });
+});
+
+/** An event_id as the partitions store it (16 bytes). */
+const uuidBlob = (id: string | undefined) => Buffer.from(id!.replaceAll('-', ''), 'hex');
+
 describe('POST /v1/events envelope', () => {
   const scenarios: Array<{ name: string; body?: unknown; raw?: Buffer | string; headers?: Record<string, string>; gzip?: boolean; status: number; code: string }> = [
     { name: 'invalid JSON', raw: '{"events": [', status: 400, code: 'invalid_body' },

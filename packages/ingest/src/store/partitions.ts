@@ -22,7 +22,9 @@ const PARTITION_DDL: Record<PartitionKind, string> = {
       timestamp INTEGER NOT NULL,       -- Unix ms, UTC, after sent_at correction
       event_id BLOB,                    -- 16-byte UUID, for idempotent retries
       mosis_version TEXT,
-      event_data TEXT                   -- JSON object; NULL when empty
+      event_data TEXT,                  -- JSON object; NULL when empty
+      app_version TEXT,                 -- as the device sent it (migration 0005; NULL when not sent)
+      received_at INTEGER               -- Unix ms, server clock of the commit that stored the row (0005)
     );
     -- One index for both readers and idempotency: (app, UTC day number, device, event_id).
     -- * Rollup and retention scan an app's day as a prefix. Queries must name the expression exactly:
@@ -62,8 +64,8 @@ const PARTITION_DDL: Record<PartitionKind, string> = {
 /** The readable columns of each view, selected from one partition `p` (dimension joins a and t). */
 const VIEW_SELECT: Record<PartitionKind, string> = {
   events: `SELECT p.id, a.app_id, printf('%016x', p.device_id) AS device_id, t.name AS event_type,
-      p.event_data, p.mosis_version, strftime('%Y-%m-%dT%H:%M:%fZ', p.timestamp / 1000.0, 'unixepoch') AS timestamp,
-      p.event_id
+      p.event_data, p.mosis_version, p.app_version, strftime('%Y-%m-%dT%H:%M:%fZ', p.timestamp / 1000.0, 'unixepoch') AS timestamp,
+      strftime('%Y-%m-%dT%H:%M:%fZ', p.received_at / 1000.0, 'unixepoch') AS received_at, p.event_id
     FROM {t} p JOIN dim_apps a ON a.id = p.app_id JOIN dim_event_types t ON t.id = p.event_type`,
   crashes: `SELECT p.id, a.app_id, p.app_version, printf('%016x', p.device_id) AS device_id, p.crash_type,
       p.message, p.stack_trace, p.context, p.mosis_version,
@@ -114,7 +116,7 @@ export function rebuildViews(db: DB): void {
 /** A zero-row select with a partition's columns, for the view over no partitions. */
 const PARTITION_DDL_COLUMNS: Record<PartitionKind, string> = {
   events: `SELECT 0 AS id, 0 AS app_id, 0 AS device_id, 0 AS event_type, 0 AS timestamp, NULL AS event_id,
-    NULL AS mosis_version, NULL AS event_data`,
+    NULL AS mosis_version, NULL AS event_data, NULL AS app_version, NULL AS received_at`,
   crashes: `SELECT 0 AS id, 0 AS app_id, 0 AS device_id, 0 AS timestamp, NULL AS crash_id, '' AS fingerprint,
     '' AS crash_type, '' AS app_version, NULL AS message, NULL AS stack_trace, NULL AS context,
     NULL AS mosis_version, 0 AS created_at`,

@@ -69,7 +69,8 @@ export interface RawEvent {
   event_id: string | null;
   event_type: string;
   timestamp: number;
-  received_at: number;
+  /** When the server stored it; null for events stored before telemetry migration 0005 (no such column then). */
+  received_at: number | null;
   /** The stored device hash, 16 hex digits. */
   device: string;
   mosis_version: string | null;

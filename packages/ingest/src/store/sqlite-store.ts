@@ -22,7 +22,7 @@ interface DayInfo {
 const INSERT_CHUNK_ROWS = 32;
 /** (app, device, day) presence answers remembered; cleared whole at this size. */
 const DEVICE_DAY_CACHE_ENTRIES = 200_000;
-const EVENT_COLUMNS = 7;
+const EVENT_COLUMNS = 9;
 
 /** A device's presence in the days around a row's day (see SqliteTelemetryStore.neighbours). */
 interface Neighbours {
@@ -52,6 +52,8 @@ interface Partition {
 export interface StoreOptions {
   /** Distinct event types an app may have; a row of a new type beyond it is refused (`event_type_limit`). */
   maxEventTypesPerApp: number;
+  /** Server clock (Unix ms) read once per commit for the rows' `received_at`; default Date.now. */
+  now?: () => number;
 }
 
 /** Ids seen in one transaction, by a 32-bit mix of their bytes (see SqliteTelemetryStore.repeated). */
@@ -88,6 +90,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
   /** Bumped whenever deviceDays is cleared: answers read from it before then may be gone. */
   private deviceDaysGen = 0;
   private schemaVersion = -1;
+  /** `received_at` of the rows of the transaction being written: one server time per commit. */
+  private receivedAt = 0;
   private readonly stmt;
 
   constructor(
@@ -134,6 +138,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
         this.seen[kind].first.clear();
         this.seen[kind].exact.clear();
       }
+      this.receivedAt = (this.opts.now ?? Date.now)();
       const results = this.db
         .transaction(() => {
           const dirty = new Map<string, [PartitionKind, number, string]>();
@@ -210,7 +215,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
       }
       let params = pending.get(part);
       if (!params) pending.set(part, (params = []));
-      params.push(app, r.deviceHash, type, r.timestamp, r.eventId, r.mosisVersion, r.data);
+      params.push(app, r.deviceHash, type, r.timestamp, r.eventId, r.mosisVersion, r.data, r.appVersion, this.receivedAt);
       const key = prefix + info.n;
       if (this.deviceDays.get(key) === false) {
         this.deviceDays.set(key, true);
@@ -279,8 +284,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
     if (!stmt) {
       // Table names cannot be bound; `part.name` comes from partitionName, which accepts only YYYY-MM.
       stmt = this.db.prepare(
-        `INSERT INTO ${part.name} (app_id, device_id, event_type, timestamp, event_id, mosis_version, event_data)
-         VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`,
+        `INSERT INTO ${part.name} (app_id, device_id, event_type, timestamp, event_id, mosis_version, event_data, app_version, received_at)
+         VALUES ${Array(n).fill('(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')} ON CONFLICT DO NOTHING`,
       );
       part.chunks.set(n, stmt);
     }
@@ -289,7 +294,7 @@ export class SqliteTelemetryStore implements TelemetryStore {
 
   private writeCrashes(rows: CrashRecord[], dirty: Map<string, [PartitionKind, number, string]>): WriteResult {
     let stored = 0;
-    const now = Date.now();
+    const now = this.receivedAt;
     for (const r of rows) {
       const app = this.appId(r.appId, r.packageId);
       const info = this.dayInfo(r.timestamp);
@@ -378,8 +383,8 @@ export class SqliteTelemetryStore implements TelemetryStore {
         chunks: new Map(),
         insert: this.db.prepare(
           kind === 'events'
-            ? `INSERT INTO ${name} (app_id, device_id, event_type, timestamp, event_id, mosis_version, event_data)
-               VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
+            ? `INSERT INTO ${name} (app_id, device_id, event_type, timestamp, event_id, mosis_version, event_data, app_version, received_at)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`
             : `INSERT INTO ${name} (app_id, device_id, timestamp, crash_id, fingerprint, crash_type, app_version,
                  message, stack_trace, context, mosis_version, created_at)
                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,

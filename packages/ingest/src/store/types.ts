@@ -16,6 +16,8 @@ export interface EventRecord {
   /** 16-byte UUID, or null when the device sent none (no idempotency then). */
   eventId: Buffer | null;
   mosisVersion: string | null;
+  /** The app's own version as the device sent it (`app_version`), or null. */
+  appVersion: string | null;
   /** JSON object text, or null for an empty or missing object. */
   data: string | null;
 }

@@ -4,7 +4,7 @@ import { MAX_EVENT_DATA_BYTES } from '../limits.js';
 import type { DeviceHasher } from '../privacy/device-hash.js';
 import type { EventRecord } from '../store/types.js';
 import { inWindow, outOfWindow } from './clock.js';
-import { deviceId, isoTimestamp, jsonObject, objectText, packageId, typeName, uuid, uuidBytes, version } from './fields.js';
+import { appVersion, deviceId, isoTimestamp, jsonObject, objectText, packageId, typeName, uuid, uuidBytes, version } from './fields.js';
 import { plainEvent } from './plain-event.js';
 import { fromZodIssues, type Rejection } from './rejection.js';
 
@@ -16,6 +16,7 @@ export const eventSchema = z.object({
   event_type: typeName,
   timestamp: isoTimestamp,
   mosis_version: version.nullish(),
+  app_version: appVersion.nullish(),
   data: jsonObject.nullish(),
 });
 
@@ -56,6 +57,7 @@ export function toEventRecord(item: unknown, index: number, ctx: ItemContext): E
     timestamp,
     eventId: e.event_id ? uuidBytes(e.event_id) : null,
     mosisVersion: e.mosis_version ?? null,
+    appVersion: e.app_version ?? null,
     data,
   };
 }

@@ -13,6 +13,11 @@ export const MAX_PACKAGE_ID_CHARS = 255;
 export const MAX_DEVICE_ID_CHARS = 256;
 /** Longest `app_version` / `mosis_version`. */
 export const MAX_VERSION_CHARS = 64;
+/**
+ * An event's `app_version`: 1-64 characters of `A-Z a-z 0-9 . _ + -`, which covers semantic versions with
+ * pre-release and build parts (`2.0.0-rc.1+45`) and keeps breakdown values safe to show, filter and export.
+ */
+export const APP_VERSION_PATTERN = /^[A-Za-z0-9._+-]{1,64}$/;
 
 /** `event_type` and `crash_type`: 1-64 chars of `[A-Za-z0-9_.:-]` (contract). */
 export const typeName = z.string().regex(TYPE_NAME_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 _ . : -');
@@ -32,6 +37,9 @@ export const packageId = z.string().min(1).max(MAX_PACKAGE_ID_CHARS);
 export const deviceId = z.string().min(1).max(MAX_DEVICE_ID_CHARS);
 
 export const version = z.string().min(1).max(MAX_VERSION_CHARS);
+
+/** `app_version` of an event (see APP_VERSION_PATTERN). */
+export const appVersion = z.string().regex(APP_VERSION_PATTERN, 'must be 1-64 characters of A-Z a-z 0-9 . _ + -');
 
 /**
  * True when `value` nests at most `maxDepth` levels of objects and arrays (`{}` is one level, a scalar none).

@@ -6,7 +6,7 @@ import { eventSchema } from './events.js';
 import { objectText } from './fields.js';
 import { plainEvent, type EventFields } from './plain-event.js';
 
-const FIELDS = ['event_id', 'app', 'device_id', 'event_type', 'timestamp', 'mosis_version', 'data'] as const;
+const FIELDS = ['event_id', 'app', 'device_id', 'event_type', 'timestamp', 'mosis_version', 'app_version', 'data'] as const;
 
 /** What the store is given from the fields: `data` as its text, absent and null alike. */
 function row(e: EventFields): Record<string, unknown> {
@@ -33,6 +33,9 @@ const fieldValue = fc.oneof(
   fc.string({ maxLength: 300 }),
   fc.uuid(),
   fc.constantFrom('', 'a'.repeat(64), 'a'.repeat(65), 'a'.repeat(255), 'a'.repeat(256), 'a'.repeat(257), 'app.open:1-x_y'),
+  // app_version: allowed characters, and ones each side of the rule (space, colon, slash, non-ASCII).
+  fc.constantFrom('1.2.0', '2.0.0-rc.1+45', '1_0', '1.2.0 (45)', '1:2', '1/2', 'v1.2é', '1.2.0\n'),
+  fc.stringMatching(/^[A-Za-z0-9._+ :-]{0,66}$/),
   fc.date({ noInvalidDate: true }).map((d) => d.toISOString()),
   fc.constantFrom('2026-11-28T10:00:00+02:00', '2026-11-28T10:00:00', '2026-02-29T00:00:00Z', '2026-11-28 10:00:00Z'),
   fc.dictionary(fc.constantFrom('__proto__', 'constructor', 'screen', '1', 'toJSON'), fc.jsonValue({ maxDepth: 2 })),
@@ -64,6 +67,10 @@ describe('plainEvent', () => {
     ['an app over 255 characters', { app: 'a'.repeat(256) }],
     ['a device_id over 256 characters', { device_id: 'a'.repeat(257) }],
     ['a mosis_version over 64 characters', { mosis_version: 'a'.repeat(65) }],
+    ['an app_version over 64 characters', { app_version: '1'.repeat(65) }],
+    ['an app_version with a space', { app_version: '1.2.0 (45)' }],
+    ['an app_version that is not a string', { app_version: 120 }],
+    ['an empty app_version', { app_version: '' }],
     ['an event_id that is not a UUID', { event_id: 'not-a-uuid' }],
     ['a timestamp on a day that does not exist', { timestamp: '2026-02-29T00:00:00Z' }],
     ['a timestamp without a zone', { timestamp: '2026-11-28T10:00:00' }],
@@ -108,8 +115,10 @@ describe('plainEvent', () => {
 
   it.each([
     ['every field', {}],
-    ['no optional field', { event_id: undefined, mosis_version: undefined, data: undefined }],
-    ['null optional fields', { event_id: null, mosis_version: null, data: null }],
+    ['no optional field', { event_id: undefined, mosis_version: undefined, app_version: undefined, data: undefined }],
+    ['null optional fields', { event_id: null, mosis_version: null, app_version: null, data: null }],
+    ['an app_version', { app_version: '2.0.0-rc.1+45' }],
+    ['an app_version of 64 characters', { app_version: '1.'.repeat(32) }],
     ['an offset timestamp and an empty data', { timestamp: '2026-11-28T10:00:00.123+02:00', data: {} }],
     ['data nested exactly 32 levels deep', { data: nested(MAX_JSON_DEPTH, [false, true]) }],
   ])('takes the fast path for a valid event with %s (else it saves nothing)', (_name, over) => {

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { MAX_JSON_DEPTH } from '../limits.js';
 import type { eventSchema } from './events.js';
 import {
+  APP_VERSION_PATTERN,
   ISO_TIMESTAMP_PATTERN,
   MAX_DEVICE_ID_CHARS,
   MAX_PACKAGE_ID_CHARS,
@@ -22,15 +23,16 @@ export type EventFields = z.output<typeof eventSchema>;
  */
 export function plainEvent(item: unknown): EventFields | undefined {
   if (!isPlainJsonObject(item)) return undefined;
-  const { event_id, app, device_id, event_type, timestamp, mosis_version, data } = item as Record<string, unknown>;
+  const { event_id, app, device_id, event_type, timestamp, mosis_version, app_version, data } = item as Record<string, unknown>;
   if (event_id != null && !(typeof event_id === 'string' && UUID_PATTERN.test(event_id))) return undefined;
   if (!isText(app, MAX_PACKAGE_ID_CHARS) || !isText(device_id, MAX_DEVICE_ID_CHARS)) return undefined;
   if (typeof event_type !== 'string' || !TYPE_NAME_PATTERN.test(event_type)) return undefined;
   if (typeof timestamp !== 'string' || !ISO_TIMESTAMP_PATTERN.test(timestamp)) return undefined;
   if (mosis_version != null && !isText(mosis_version, MAX_VERSION_CHARS)) return undefined;
+  if (app_version != null && !(typeof app_version === 'string' && APP_VERSION_PATTERN.test(app_version))) return undefined;
   // zod copies a record without an own `__proto__` key; such a record is left to it, as is one too deep.
   if (data != null && !(isPlainJsonObject(data) && !Object.hasOwn(data, '__proto__') && withinDepth(data, MAX_JSON_DEPTH))) return undefined;
-  return { event_id, app, device_id, event_type, timestamp, mosis_version, data } as EventFields;
+  return { event_id, app, device_id, event_type, timestamp, mosis_version, app_version, data } as EventFields;
 }
 
 function isText(value: unknown, maxChars: number): value is string {

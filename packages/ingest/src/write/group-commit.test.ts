@@ -196,7 +196,7 @@ describe('replication backpressure (under Litestream)', () => {
         createLogger('ingest', 'warn', (line) => warnings.push(line)),
         (s) => flushes.push(s),
       );
-      const row = { appId: 'app-1', packageId: APP, deviceHash: 1n, eventType: 'app_open', timestamp: Date.now(), eventId: null, mosisVersion: null, data: null };
+      const row = { appId: 'app-1', packageId: APP, deviceHash: 1n, eventType: 'app_open', timestamp: Date.now(), eventId: null, mosisVersion: null, appVersion: null, data: null };
       expect(await writer.submit({ kind: 'events', rows: [row] }, 100)).toEqual({ stored: 1, duplicates: 0 });
       // The writer measured the hold it went through, and said why it wrote anyway.
       expect(flushes).toHaveLength(1);

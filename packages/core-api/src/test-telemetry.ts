@@ -1,0 +1,47 @@
+import { createIngest, createInlineReader, ingestConfigSchema, rollupDirty, type IngestService } from '@mosis/ingest';
+import { createLogger, DATABASES, migrateUp, openDatabase, type DB } from '@mosis/shared';
+import { TEST_DEVICE_SECRET, type TestApp } from './test-app.js';
+
+/**
+ * Telemetry for core API tests, written the way production writes it: events and crashes go through
+ * ingest's real app (validation, device hash, group commit) into the test app's DATA_DIR (ingest finds the
+ * apps the test created in its portal.db), and `rollUp()` runs the rollup on them, so the analytics routes
+ * read what a deployment would. The one place that names the rollup's entry point.
+ */
+export interface TestTelemetry {
+  /** telemetry.db, read-write (ingest's connection). */
+  db: DB;
+  ingest: IngestService;
+  /** POSTs events to ingest; fails unless every one is accepted. */
+  events(events: Array<Record<string, unknown>>): Promise<void>;
+  crashes(crashes: Array<Record<string, unknown>>): Promise<void>;
+  /** Folds everything stored so far into the aggregates. */
+  rollUp(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function startTestTelemetry(t: TestApp, opts: { now?: () => number } = {}): Promise<TestTelemetry> {
+  const db = openDatabase(t.telemetryPath);
+  await migrateUp(db, DATABASES.telemetry.migrations);
+  const config = ingestConfigSchema.parse({ DATA_DIR: t.dataDir, DEVICE_HASH_SECRET: TEST_DEVICE_SECRET, INGEST_FLUSH_INTERVAL_MS: '0', APP_CACHE_REFRESH_MS: '50' });
+  const ingest = createIngest({ config, telemetry: db, log: createLogger('ingest-test', 'silent'), ...(opts.now && { now: opts.now }) });
+  const post = async (path: string, key: 'events' | 'crashes', items: Array<Record<string, unknown>>) => {
+    const body = JSON.stringify({ [key]: items });
+    const res = await ingest.app.request(path, { method: 'POST', headers: { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) }, body });
+    const answer = (await res.json()) as { accepted?: number; rejected?: unknown[] };
+    if (res.status !== 202 || answer.accepted !== items.length) throw new Error(`POST ${path}: ${res.status} ${JSON.stringify(answer)}`);
+  };
+  return {
+    db,
+    ingest,
+    events: (events) => post('/v1/events', 'events', events),
+    crashes: (crashes) => post('/v1/crashes', 'crashes', crashes),
+    rollUp: async () => {
+      await rollupDirty({ db, reader: createInlineReader(db) });
+    },
+    close: async () => {
+      await ingest.close();
+      db.close();
+    },
+  };
+}
