@@ -70,3 +70,11 @@ export const DEFAULT_APP_CACHE_REFRESH_MS = 1_000;
 export const DEFAULT_TELEMETRY_CACHE_MIB = 32;
 /** `Retry-After` (seconds) on a 503 when the queue is full or the service is stopping. */
 export const RETRY_AFTER_SECONDS = 1;
+
+/**
+ * Days whose distinct devices the rollup keeps as exact device rows: today and yesterday (UTC), where late
+ * events land most. An older day closes: its device rows become sketches (jobs/rollup-close.ts).
+ */
+export const OPEN_DAYS = 2;
+/** Raw rows the rollup folds in one step (one snapshot read, one write transaction of a few ms). */
+export const ROLLUP_STEP_ROWS = 1_000;

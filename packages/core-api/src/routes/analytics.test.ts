@@ -31,7 +31,7 @@ afterAll(() => {
 async function createTelemetry(): Promise<void> {
   telemetry = openDatabase(`${dir.path}/telemetry.db`);
   await migrateUp(telemetry, DATABASES.telemetry.migrations);
-  const daily = telemetry.prepare('INSERT INTO telemetry_daily VALUES (?, ?, ?, ?, ?)');
+  const daily = telemetry.prepare('INSERT INTO telemetry_daily (app_id, date, event_type, count, unique_devices) VALUES (?, ?, ?, ?, ?)');
   daily.run(appId, '2026-11-01', 'app_open', 10, 4);
   daily.run(appId, '2026-11-03', 'app_open', 5, 2);
   daily.run(appId, '2026-11-03', 'click', 7, 3);
@@ -144,7 +144,7 @@ describe('bounded answers', () => {
   beforeAll(async () => {
     if (!telemetry) await createTelemetry();
     bigApp = (await t.newApp(token)).id;
-    const daily = telemetry!.prepare('INSERT INTO telemetry_daily VALUES (?, ?, ?, ?, ?)');
+    const daily = telemetry!.prepare('INSERT INTO telemetry_daily (app_id, date, event_type, count, unique_devices) VALUES (?, ?, ?, ?, ?)');
     telemetry!.transaction(() => {
       for (let d = 1; d <= 30; d++) for (let i = 0; i < TYPES; i++) daily.run(bigApp, `2026-11-${String(d).padStart(2, '0')}`, `type_${i}`, 1, 1);
     })();
