@@ -5,8 +5,11 @@ import { runPruneJob, runRollupJob } from './run-job.js';
 import type { WriteGate } from './pipeline.js';
 import { createWorkerReader, type SnapshotReader } from './snapshot-reader.js';
 
-/** Rollup every 5 minutes (node-cron syntax, seconds optional). */
-export const DEFAULT_ROLLUP_SCHEDULE = '*/5 * * * *';
+/**
+ * Rollup every 20 seconds (node-cron syntax, seconds optional): an answer is then at most about 40 s behind
+ * a 202 (API.md: within 60 s). A run costs what was stored since the last one (bench/rollup.mjs).
+ */
+export const DEFAULT_ROLLUP_SCHEDULE = '*/20 * * * * *';
 /**
  * The scheduled jobs' reader thread rests after each snapshot read as long as the read took: it then uses
  * at most half a core and ingest keeps the rest (on a 2-core box that matters; see bench/rollup.mjs).
