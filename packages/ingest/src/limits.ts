@@ -78,3 +78,11 @@ export const RETRY_AFTER_SECONDS = 1;
 export const OPEN_DAYS = 2;
 /** Raw rows the rollup folds in one step (one snapshot read, one write transaction of a few ms). */
 export const ROLLUP_STEP_ROWS = 1_000;
+/** Items of a breakdown at most (the rest is summed in other_count). */
+export const MAX_BREAKDOWN_ITEMS = 100;
+/** A key a `data.KEY` breakdown may name: a top-level key of `data` (callers validate it; the store refuses others). */
+export const BREAKDOWN_DATA_KEY = /^[A-Za-z0-9_]{1,64}$/;
+/** A `data.KEY` breakdown value (an object or array as JSON text, or a long string) is cut to this. */
+export const BREAKDOWN_VALUE_MAX_CHARS = 256;
+/** App versions listed per crash group at most: the first in sorted order (ingest does not bound them). */
+export const MAX_CRASH_GROUP_APP_VERSIONS = 100;
