@@ -1,99 +1,163 @@
-// Rollup, analytics query and retention benchmark over 10M raw events (BENCH_QUICK=1: 1M):
-//  1. rollup: rows rolled up per second (every (app, day) dirty, worker-thread reads), and the longest
-//     write transaction it held (what an ingest commit can wait behind);
-//  2. query: p50/p99 of GET /v1/apps/{id}/analytics/daily over 90 days through the real core API, with the
-//     10M raw rows present in telemetry.db;
-//  3. ingest under rollup: p99 of POST /v1/events (100-event batches) against the real ingest service,
-//     without and with a full rollup of the 10M rows running inside it;
-//  4. retention: prune of the oldest month (drop) and the boundary month (chunked trim), longest transaction.
+// Rollup, aggregate reads and retention benchmark over 10M raw events (BENCH_QUICK=1: 1M):
+//  1. rollup: rows folded per second by the first run over every row (what upgrading to the incremental
+//     rollup does), worker-thread reads; the longest write transaction it held (what a commit can wait);
+//  2. disk: bytes per raw event of the aggregate tables (dbstat);
+//  3. reads: p50/p99 of every aggregate read over 90 days, in-process through SqliteAggregateReads on a
+//     read-only connection with the 10M raw rows present;
+//  4. freshness: the ingest service under the ingest bench's sustained load, rollup off and rollup every
+//     20 s (the default), same run: throughput and p99 of both and their ratio;
+//  5. retention: prune of the oldest month (drop) and the boundary month (chunked trim), longest transaction.
+import { createHmac } from 'node:crypto';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { APPS, appPackage, DEVICES } from './lib/events.mjs';
 import { load } from './lib/load.mjs';
-import { DATABASES, databasePath, migrateUp, openDatabase, ROOT, seedPortal, startIngest } from './lib/service.mjs';
+import { cpuSeconds, DATABASES, databasePath, migrateUp, openDatabase, ROOT, seedPortal, startIngest } from './lib/service.mjs';
 
 const ingestPkg = await import(`${ROOT}packages/ingest/dist/index.js`);
-const corePkg = await import(`${ROOT}packages/core-api/dist/index.js`);
-const { createLogger } = await import(`${ROOT}packages/shared/dist/index.js`);
+const { SqliteAggregateReads } = await import(`${ROOT}packages/ingest/dist/store/sqlite/aggregate-reads.js`);
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const EVENTS = Number(process.env.BENCH_ROLLUP_EVENTS ?? (QUICK ? 1_000_000 : 10_000_000));
+const CRASHES = Math.round(EVENTS / 100);
 const DAYS = 90;
 const DAY_MS = 86_400_000;
 const INSERT_TX_ROWS = 200_000;
-/** The phase without rollup warms the service and page cache first (the phase with rollup must not wait). */
+/** Runs per read; the raw-row breakdown (data.KEY) scans an app's 90 days, so it runs fewer times. */
+const QUERY_RUNS = QUICK ? 100 : 300;
+const RAW_QUERY_RUNS = QUICK ? 10 : 30;
+/** The ingest bench's sustained case (batches of 100, 32 connections), long enough for three scheduled runs. */
+const LOAD = { batch: 100, connections: 32, seconds: QUICK ? 25 : 60 };
 const WARMUP_SECONDS = 2;
-const QUERY_RUNS = QUICK ? 200 : 1_000;
-const LOAD = { batch: 100, connections: 16, seconds: QUICK ? 5 : 15 };
 const EVENT_TYPES = ['app_open', 'app_close', 'screen_view', 'button_tap', 'purchase', 'level_up', 'session_start', 'error'];
+const MOSIS_VERSIONS = ['1.4.2', '1.5.0', '1.6.1'];
+const APP_VERSIONS = ['2.0.0', '2.1.0', '2.2.0', null];
+const SCREENS = ['home', 'settings', 'store', 'game', 'profile'];
+/** The aggregate tables (WITHOUT ROWID: each is its own b-tree, no separate index). */
+const AGGREGATES = ['telemetry_daily', 'telemetry_daily_dims', 'device_days', 'crash_daily', 'crash_daily_devices', 'rollup_positions'];
 
 const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const load1 = () => loadavg()[0].toFixed(2);
 
-/** 10M events over the last 90 days, 20 apps, 5,000 devices, in timestamp order; every (app, day) dirty. */
+/**
+ * 10M events over the last 90 days in timestamp order (as devices send them), 20 apps, 5,000 devices
+ * (250 per app), 8 types, 3 Mosis versions, 4 app versions (one "not sent"), a `screen` in data; and a
+ * crash per 100 events (30 fingerprints).
+ */
 function generate(db, now) {
   const start = now - DAYS * DAY_MS;
   const step = (DAYS * DAY_MS) / EVENTS;
   db.exec(`INSERT INTO dim_event_types (name) VALUES ${EVENT_TYPES.map((t) => `('${t}')`).join(',')}`);
   const addApp = db.prepare('INSERT INTO dim_apps (app_id, package_id) VALUES (?, ?)');
   for (let a = 0; a < APPS; a++) addApp.run(`bench-app-${a}`, appPackage(a));
+  // Device ids as ingest stores them: the first 64 bits of an HMAC.
+  const secret = 'bench-secret-bench-secret-bench-secret';
+  const hash = Array.from({ length: DEVICES }, (_, d) => createHmac('sha256', secret).update(`bench-device-${d}`).digest().readBigInt64BE(0));
   const inserts = new Map();
-  const mark = db.prepare("INSERT INTO rollup_dirty (kind, app_id, day) VALUES ('events', ?, ?) ON CONFLICT DO UPDATE SET gen = gen + 1");
+  const insertFor = (kind, ts) => {
+    const month = new Date(ts).toISOString().slice(0, 7);
+    const key = `${kind}|${month}`;
+    let ins = inserts.get(key);
+    if (!ins) {
+      const part = ingestPkg.ensurePartition(db, kind, month);
+      // Event partitions get app_version from migration 0005 (raw reads); added here until it is merged.
+      if (kind === 'events' && !db.prepare("SELECT 1 FROM pragma_table_info(?) WHERE name = 'app_version'").get(part)) db.exec(`ALTER TABLE ${part} ADD COLUMN app_version TEXT`);
+      ins = db.prepare(
+        kind === 'events'
+          ? `INSERT INTO ${part} (app_id, device_id, event_type, timestamp, mosis_version, app_version, event_data) VALUES (?, ?, ?, ?, ?, ?, ?)`
+          : `INSERT INTO ${part} (app_id, device_id, timestamp, fingerprint, crash_type, app_version, message, created_at) VALUES (?, ?, ?, ?, 'native_signal', ?, 'SIGSEGV', ?)`,
+      );
+      inserts.set(key, ins);
+    }
+    return ins;
+  };
   let i = 0;
   while (i < EVENTS) {
     db.transaction(() => {
-      const marks = new Set();
       for (const end = Math.min(EVENTS, i + INSERT_TX_ROWS); i < end; i++) {
         const ts = Math.floor(start + i * step);
-        const month = new Date(ts).toISOString().slice(0, 7);
-        let ins = inserts.get(month);
-        if (!ins) {
-          const part = ingestPkg.ensurePartition(db, 'events', month);
-          ins = db.prepare(`INSERT INTO ${part} (app_id, device_id, event_type, timestamp, mosis_version, event_data) VALUES (?, ?, ?, ?, '1.4.2', '{"screen":"home"}')`);
-          inserts.set(month, ins);
-        }
         const device = (i * 7919) % DEVICES;
         const app = (device % APPS) + 1;
-        ins.run(app, (device * 2654435761) % 2 ** 52, (i % EVENT_TYPES.length) + 1, ts);
-        marks.add(`${app}|${Math.floor(ts / DAY_MS)}`);
-      }
-      for (const m of marks) {
-        const [app, dn] = m.split('|');
-        mark.run(Number(app), new Date(Number(dn) * DAY_MS).toISOString().slice(0, 10));
+        const day = Math.floor(ts / DAY_MS);
+        insertFor('events', ts).run(app, hash[device], (i % EVENT_TYPES.length) + 1, ts, MOSIS_VERSIONS[device % 3], APP_VERSIONS[(device + day) % 4], `{"screen":"${SCREENS[i % 5]}"}`);
+        if (i % 100 === 0) insertFor('crashes', ts).run(app, hash[device], ts, `fp-${(i / 100) % 30}`, APP_VERSIONS[device % 3], ts);
       }
     })();
   }
 }
 
-/** Wraps every write transaction of a job to time it, labelled by what it does. */
+/** Wraps every write transaction of a job to time it. */
 function timedGate(samples) {
   return async (fn) => {
-    const src = fn.toString();
-    const label = /incremental_vacuum/.test(src) ? 'vacuum' : /deleteChunk/.test(src) ? 'trim' : /dropPartition/.test(src) ? 'drop' : /writeUnit/.test(src) ? 'rollup' : 'other';
     const t0 = performance.now();
     try {
       return fn();
     } finally {
-      samples.push({ label, ms: performance.now() - t0 });
+      samples.push(performance.now() - t0);
     }
   };
 }
 
-/** `label: n tx, p99 x ms, max y ms` per label. */
-function describeWrites(samples) {
-  const by = new Map();
-  for (const s of samples) by.set(s.label, [...(by.get(s.label) ?? []), s.ms]);
-  return [...by]
-    .map(([label, ms]) => {
-      ms.sort((a, b) => a - b);
-      return `${label} ${ms.length} tx p99 ${fmt(pct(ms, 99), 1)} ms max ${fmt(ms.at(-1), 1)} ms`;
-    })
-    .join('; ');
+/** `n tx, p99 x ms, max y ms`. */
+function describeWrites(ms) {
+  ms.sort((a, b) => a - b);
+  return `${fmt(ms.length)} tx, p99 ${fmt(pct(ms, 99), 1)} ms, max ${fmt(ms.at(-1) ?? 0, 1)} ms`;
 }
 
-const dirtyCount = (db) => db.prepare('SELECT count(*) AS n FROM rollup_dirty').get().n;
+const waiting = (db) => ingestPkg.rowsWaiting(db).reduce((s, p) => s + p.waiting, 0);
+
+/** p50/p99 of `runs` calls of `fn`. */
+async function timeRead(runs, fn) {
+  const times = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  return { p50: pct(times, 50), p99: pct(times, 99) };
+}
+
+/**
+ * The ingest service on a fresh DATA_DIR under LOAD, with the rollup on `schedule`. Every second: the rows
+ * stored but not folded yet (how far the aggregates trail), and each finished rollup run (job_runs).
+ */
+async function ingestUnder(schedule) {
+  const dir = mkdtempSync(join(tmpdir(), 'mosis-bench-fresh-'));
+  try {
+    await seedPortal(dir, Array.from({ length: APPS }, (_, i) => appPackage(i)));
+    const svc = await startIngest(dir, { ROLLUP_SCHEDULE: schedule, PRUNE_SCHEDULE: '0 0 1 1 *' });
+    const db = openDatabase(databasePath(dir, 'telemetry'), { readonly: true });
+    try {
+      await load(svc.url, { ...LOAD, seconds: WARMUP_SECONDS });
+      let maxWaiting = 0;
+      const runs = new Map();
+      const sample = () => {
+        maxWaiting = Math.max(maxWaiting, waiting(db));
+        const run = db.prepare("SELECT started_at, finished_at, summary FROM job_runs WHERE job = 'rollup' AND ok = 1").get();
+        if (run) runs.set(run.started_at, { seconds: (run.finished_at - run.started_at) / 1000, rows: JSON.parse(run.summary).rows });
+      };
+      const timer = setInterval(sample, 1_000);
+      const cpu0 = cpuSeconds(svc.pid);
+      const r = await load(svc.url, LOAD);
+      // The service's CPU per stored event (all its threads): what the rollup adds holds however busy the box is.
+      const cpuUsPerEvent = (1e6 * (cpuSeconds(svc.pid) - cpu0)) / Math.max(1, (r.requests - r.non2xx) * LOAD.batch);
+      clearInterval(timer);
+      sample();
+      return { r, cpuUsPerEvent, maxWaiting, runs: [...runs.values()].filter((x) => x.rows > 0) };
+    } finally {
+      db.close();
+      await svc.stop();
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export async function run() {
+  console.log(`load average at start: ${load1()} (${cpus().length} cores)`);
   const dir = mkdtempSync(join(tmpdir(), 'mosis-bench-rollup-'));
   try {
     const now = Date.now();
@@ -105,80 +169,76 @@ export async function run() {
     generate(db, now);
     const genSec = (performance.now() - t0) / 1000;
     db.pragma('wal_checkpoint(TRUNCATE)');
-    const marks = dirtyCount(db);
-    console.log(`generated ${fmt(EVENTS)} events (${marks} dirty app-days) in ${fmt(genSec, 1)} s; telemetry.db ${fmt(statSync(db.name).size / 2 ** 20)} MiB`);
+    console.log(`generated ${fmt(EVENTS)} events and ${fmt(CRASHES)} crashes in ${fmt(genSec, 1)} s; telemetry.db ${fmt(statSync(db.name).size / 2 ** 20)} MiB`);
 
-    // 1. Rollup of everything.
+    // 1. The first run over every row, on the reader thread flat out (as ops runs it).
     const writes = [];
     const reader = ingestPkg.createWorkerReader(db.name);
     t0 = performance.now();
-    const stats = await ingestPkg.rollupDirty({ db, reader, exclusive: timedGate(writes) });
+    const stats = await ingestPkg.rollup({ db, reader, now: () => now, exclusive: timedGate(writes) });
     const rollSec = (performance.now() - t0) / 1000;
-    console.log(`rollup: ${fmt(stats.rawRows)} rows, ${stats.days} app-days in ${fmt(rollSec, 1)} s = ${fmt(stats.rawRows / rollSec)} rows/s; writes: ${describeWrites(writes)}`);
     await reader.close();
+    console.log(
+      `rollup: ${fmt(stats.rows)} rows in ${fmt(stats.steps)} steps, ${fmt(stats.closedDays)} app-days closed, in ${fmt(rollSec, 1)} s = ` +
+        `${fmt(stats.rows / rollSec)} rows/s; writes: ${describeWrites(writes)}; rows waiting after: ${waiting(db)}`,
+    );
 
-    // 2. Daily series over 90 days through the core API (read-only telemetry.db, 10M raw rows present).
-    const portal = openDatabase(databasePath(dir, 'portal'));
-    const tRead = ingestPkg.openSqliteTelemetryReads({ path: db.name, retentionDays: DAYS });
-    const core = corePkg.createCoreApp({
-      config: corePkg.coreConfigSchema.parse({ DATA_DIR: dir }),
-      portal,
-      telemetry: tRead,
-      log: createLogger('bench', 'silent'),
-    });
-    const env = { incoming: { socket: { remoteAddress: '127.0.0.1' } } };
-    const reg = await core.request('/v1/auth/register', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'q@example.com', name: 'Q', password: 'correct horse battery' }) }, env);
-    const { token, developer } = await reg.json();
-    portal.prepare("UPDATE apps SET developer_id = ? WHERE id = 'bench-app-0'").run(developer.id);
-    const from = new Date(now - (DAYS - 1) * DAY_MS).toISOString().slice(0, 10);
-    const to = new Date(now).toISOString().slice(0, 10);
-    const url = `/v1/apps/bench-app-0/analytics/daily?from=${from}&to=${to}`;
-    const times = [];
-    let items = 0;
-    for (let i = 0; i < QUERY_RUNS; i++) {
-      const q0 = performance.now();
-      const res = await core.request(url, { headers: { authorization: `Bearer ${token}` } }, env);
-      items = (await res.json()).items.length;
-      times.push(performance.now() - q0);
+    // 2. Disk of the aggregates per raw event.
+    db.pragma('wal_checkpoint(TRUNCATE)');
+    const bytes = db.prepare(`SELECT name, sum(pgsize) AS b FROM dbstat WHERE name IN (${AGGREGATES.map(() => '?').join(',')}) GROUP BY name`).all(...AGGREGATES);
+    const total = bytes.reduce((s, r) => s + r.b, 0);
+    const parts = bytes.map((r) => `${r.name} ${fmt(r.b / 2 ** 20, 1)} MiB`).join(', ');
+    console.log(`disk: aggregates ${fmt(total / 2 ** 20, 1)} MiB = ${fmt(total / EVENTS, 2)} bytes per event (${parts})`);
+
+    // 3. Every aggregate read over 90 days of one app (5% of the events), read-only connection.
+    const ro = openDatabase(db.name, { readonly: true });
+    const reads = new SqliteAggregateReads(() => ro);
+    const q = { appId: 'bench-app-0', from: new Date(now - (DAYS - 1) * DAY_MS).toISOString().slice(0, 10), to: new Date(now).toISOString().slice(0, 10) };
+    const cases = [
+      ['dailyCounts', QUERY_RUNS, () => reads.dailyCounts(q)],
+      ['eventTypeCount (cap 444)', QUERY_RUNS, () => reads.eventTypeCount({ ...q, cap: 444 })],
+      ['activeDevices day', QUERY_RUNS, () => reads.activeDevices({ ...q, interval: 'day' })],
+      ['activeDevices week', QUERY_RUNS, () => reads.activeDevices({ ...q, interval: 'week' })],
+      ['activeDevices month', QUERY_RUNS, () => reads.activeDevices({ ...q, interval: 'month' })],
+      ['breakdown event_type', QUERY_RUNS, () => reads.breakdown({ ...q, by: { kind: 'event_type' }, limit: 10 })],
+      ['breakdown mosis_version', QUERY_RUNS, () => reads.breakdown({ ...q, by: { kind: 'mosis_version' }, limit: 10 })],
+      ['breakdown app_version', QUERY_RUNS, () => reads.breakdown({ ...q, by: { kind: 'app_version' }, limit: 10 })],
+      ['breakdown data.screen (raw rows)', RAW_QUERY_RUNS, () => reads.breakdown({ ...q, by: { kind: 'data', key: 'screen' }, limit: 10 })],
+      ['breakdown app_version of one type (raw rows)', RAW_QUERY_RUNS, () => reads.breakdown({ ...q, by: { kind: 'app_version' }, eventType: 'purchase', limit: 10 })],
+      ['summary', QUERY_RUNS, () => reads.summary({ ...q, topEventTypes: 5 })],
+      ['crashGroups', QUERY_RUNS, () => reads.crashGroups({ ...q, limit: 100 })],
+    ];
+    const appEvents = ro.prepare("SELECT sum(count) AS n FROM telemetry_daily WHERE app_id = 'bench-app-0'").get().n;
+    console.log(`reads: ${q.appId}, ${q.from} .. ${q.to} (${fmt(appEvents)} events, ${DEVICES / APPS} devices), in-process:`);
+    for (const [name, runs, fn] of cases) {
+      const t = await timeRead(runs, fn);
+      console.log(`  ${name.padEnd(46)} p50 ${fmt(t.p50, 2).padStart(8)} ms  p99 ${fmt(t.p99, 2).padStart(8)} ms  (${runs} runs)`);
     }
-    times.sort((a, b) => a - b);
-    console.log(`query: daily series, 1 app, ${DAYS} days (${items} items): p50 ${fmt(pct(times, 50), 2)} ms, p99 ${fmt(pct(times, 99), 2)} ms over ${QUERY_RUNS} requests`);
-    await tRead.close();
-    portal.close();
+    ro.close();
     await rawReadFigures(db, now);
-
-    // 3. Ingest p99 without, then with, a full rollup running inside the service.
-    db.exec('DELETE FROM rollup_dirty');
     db.close();
-    const rows = [];
-    for (const withRollup of [false, true]) {
-      if (withRollup) {
-        // Every app-day dirty again: the service's first rollup recomputes all 10M rows under load.
-        const w = openDatabase(databasePath(dir, 'telemetry'));
-        w.exec(`INSERT INTO rollup_dirty (kind, app_id, day)
-                SELECT DISTINCT 'events', d.id, t.date FROM telemetry_daily t JOIN dim_apps d ON d.app_id = t.app_id WHERE 1
-                ON CONFLICT DO UPDATE SET gen = gen + 1`);
-        w.close();
-      }
-      const svc = await startIngest(dir, { ROLLUP_SCHEDULE: withRollup ? '* * * * * *' : '0 0 1 1 *', PRUNE_SCHEDULE: '0 0 1 1 *' });
-      const watch = openDatabase(databasePath(dir, 'telemetry'), { readonly: true });
-      if (!withRollup) await load(svc.url, { ...LOAD, seconds: WARMUP_SECONDS });
-      const before = dirtyCount(watch);
-      const r = await load(svc.url, LOAD);
-      const after = dirtyCount(watch);
-      watch.close();
-      await svc.stop();
-      rows.push({ withRollup, r, before, after });
-      console.log(
-        `ingest ${withRollup ? 'with a full rollup running' : 'without rollup        '}: ${fmt((r.requests - r.non2xx) / r.durationSec)} req/s x ${LOAD.batch} events, ` +
-          `p50 ${r.p50} ms, p99 ${r.p99} ms, max ${r.max} ms, non-2xx ${r.non2xx}` +
-          (withRollup ? `; dirty app-days ${before} -> ${after} during the ${LOAD.seconds} s window` : ''),
-      );
-    }
-    const [a, b] = rows;
-    console.log(`ingest p99 ratio with/without rollup: ${fmt(b.r.p99 / Math.max(1, a.r.p99), 2)}; throughput ratio ${fmt((b.r.requests - b.r.non2xx) / Math.max(1, a.r.requests - a.r.non2xx), 2)}`);
 
-    // 4. Retention: a clock 40 days ahead drops the oldest month and trims the boundary month.
+    // 4. What freshness costs ingest: the same load, rollup off, then every 20 s (the default).
+    const off = await ingestUnder('0 0 1 1 *');
+    const on = await ingestUnder(ingestPkg.DEFAULT_ROLLUP_SCHEDULE);
+    const line = (label, x) => {
+      const ok = x.r.requests - x.r.non2xx;
+      return `  ${label}: ${fmt((ok * LOAD.batch) / x.r.durationSec)} events/s, p50 ${x.r.p50} ms, p99 ${x.r.p99} ms, max ${x.r.max} ms, ${fmt(x.cpuUsPerEvent, 2)} CPU us/event, non-2xx ${x.r.non2xx}`;
+    };
+    console.log(`ingest, batches of ${LOAD.batch}, ${LOAD.connections} connections, ${LOAD.seconds} s, fresh DATA_DIR each (load average ${load1()}):`);
+    console.log(line('rollup off         ', off));
+    console.log(line(`rollup ${ingestPkg.DEFAULT_ROLLUP_SCHEDULE}`, on));
+    const eventsPerSec = ((on.r.requests - on.r.non2xx) * LOAD.batch) / on.r.durationSec;
+    const folded = on.runs.reduce((s, x) => s + x.rows, 0);
+    const busy = on.runs.reduce((s, x) => s + x.seconds, 0);
+    console.log(
+      `  rollup runs under load: ${on.runs.length}, ${fmt(folded / Math.max(busy, 0.001))} rows/s while running (${on.runs.map((x) => `${fmt(x.rows)} rows in ${fmt(x.seconds, 1)} s`).join(', ')}); ` +
+        `aggregates trailed by at most ${fmt(on.maxWaiting)} rows = ${fmt(on.maxWaiting / eventsPerSec, 1)} s of ingest`,
+    );
+    const rate = (x) => (x.r.requests - x.r.non2xx) / x.r.durationSec;
+    console.log(`  ratio on/off: throughput ${fmt(rate(on) / rate(off), 2)}, p99 ${fmt(on.r.p99 / Math.max(1, off.r.p99), 2)}, CPU per event ${fmt(on.cpuUsPerEvent / off.cpuUsPerEvent, 2)}`);
+
+    // 5. Retention: a clock 40 days ahead drops the oldest month and trims the boundary month.
     const pdb = openDatabase(databasePath(dir, 'telemetry'));
     const preader = ingestPkg.createWorkerReader(pdb.name);
     const pwrites = [];
@@ -193,6 +253,7 @@ export async function run() {
     );
     await preader.close();
     pdb.close();
+    console.log(`load average at end: ${load1()}`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -1,4 +1,4 @@
-import { createIngest, createInlineReader, ingestConfigSchema, rollupDirty, type IngestService } from '@mosis/ingest';
+import { createIngest, createInlineReader, ingestConfigSchema, rollup, type IngestService } from '@mosis/ingest';
 import { createLogger, DATABASES, migrateUp, openDatabase, type DB } from '@mosis/shared';
 import { TEST_DEVICE_SECRET, type TestApp } from './test-app.js';
 
@@ -37,7 +37,7 @@ export async function startTestTelemetry(t: TestApp, opts: { now?: () => number 
     events: (events) => post('/v1/events', 'events', events),
     crashes: (crashes) => post('/v1/crashes', 'crashes', crashes),
     rollUp: async () => {
-      await rollupDirty({ db, reader: createInlineReader(db) });
+      await rollup({ db, reader: createInlineReader(db), ...(opts.now && { now: opts.now }) });
     },
     close: async () => {
       await ingest.close();

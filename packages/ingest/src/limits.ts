@@ -86,6 +86,22 @@ export const QUEUE_FULL_LOG_INTERVAL_MS = 10_000;
 export const RETRY_AFTER_SECONDS = 1;
 
 /**
+ * Days whose distinct devices the rollup keeps as exact device rows: today and yesterday (UTC), where late
+ * events land most. An older day closes: its device rows become sketches (jobs/rollup-close.ts).
+ */
+export const OPEN_DAYS = 2;
+/** Raw rows the rollup folds in one step (one snapshot read, one write transaction of a few ms). */
+export const ROLLUP_STEP_ROWS = 1_000;
+/** Items of a breakdown at most (the rest is summed in other_count). */
+export const MAX_BREAKDOWN_ITEMS = 100;
+/** A key a `data.KEY` breakdown may name: a top-level key of `data` (callers validate it; the store refuses others). */
+export const BREAKDOWN_DATA_KEY = /^[A-Za-z0-9_]{1,64}$/;
+/** A `data.KEY` breakdown value (an object or array as JSON text, or a long string) is cut to this. */
+export const BREAKDOWN_VALUE_MAX_CHARS = 256;
+/** App versions listed per crash group at most: the first in sorted order (ingest does not bound them). */
+export const MAX_CRASH_GROUP_APP_VERSIONS = 100;
+
+/**
  * Analytics reads (store/sqlite/): a live tail request examines at most this many stored rows (row ids,
  * across partitions, any app's), however far behind its position is, and answers the position it reached:
  * a rowid range of 20,000 rows reads in a few ms. A client far behind catches up over several polls.
@@ -93,5 +109,3 @@ export const RETRY_AFTER_SECONDS = 1;
 export const TAIL_SCAN_ROWS = 20_000;
 /** Event partitions (months) a tail position names at most: 10 years of retention and some. */
 export const MAX_POSITION_PARTITIONS = 160;
-/** App versions listed per crash group at most (the first in sorted order). */
-export const CRASH_GROUP_APP_VERSIONS = 100;

@@ -1,5 +1,5 @@
 import { coreConfigSchema, createCoreApp } from '@mosis/core-api';
-import { createIngest, createWorkerReader, ingestConfigSchema, openSqliteTelemetryReads, rollupDirty, type IngestService, type SnapshotReader, type SqliteTelemetryReads } from '@mosis/ingest';
+import { createIngest, createWorkerReader, ingestConfigSchema, openSqliteTelemetryReads, rollup, type IngestService, type SnapshotReader, type SqliteTelemetryReads } from '@mosis/ingest';
 import { createLogger, DATABASES, databasePath, migrateUp, openDatabase, tempDir, type DB } from '@mosis/shared';
 import fc from 'fast-check';
 import { randomUUID } from 'node:crypto';
@@ -101,9 +101,9 @@ describe('events to analytics', () => {
           const res = await call(ingest.app, 'POST', '/v1/events', body);
           expect(res.status).toBe(202);
           expect(res.body.rejected).toEqual([]);
-          if (b.rollup) await rollupDirty({ db: telemetry, reader });
+          if (b.rollup) await rollup({ db: telemetry, reader });
         }
-        await rollupDirty({ db: telemetry, reader });
+        await rollup({ db: telemetry, reader });
 
         const truth = telemetry
           .prepare(
@@ -148,7 +148,7 @@ describe('crashes to crash groups', () => {
     const res = await call(ingest.app, 'POST', '/v1/crashes', { crashes });
     expect(res.status).toBe(202);
     expect(res.body.accepted).toBe(51);
-    await rollupDirty({ db: telemetry, reader });
+    await rollup({ db: telemetry, reader });
 
     const groups = await call(core, 'GET', `/v1/apps/${app.id}/crash-groups`, undefined, token);
     expect(groups.status).toBe(200);

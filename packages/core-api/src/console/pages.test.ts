@@ -1,6 +1,6 @@
-import { DATABASES, migrateUp, openDatabase } from '@mosis/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, ed25519KeyPair, signPackage, type TestApp } from '../test-app.js';
+import { startTestTelemetry } from '../test-telemetry.js';
 import { pageText, TestBrowser } from './testing.js';
 
 const ADMIN_TOKEN = 'operator-token-for-console-tests';
@@ -224,6 +224,7 @@ describe('overview and crashes', () => {
   let b: TestBrowser;
   let id: string;
   let token: string;
+  let fingerprint: string;
   const today = new Date().toISOString().slice(0, 10);
   const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
 
@@ -231,15 +232,26 @@ describe('overview and crashes', () => {
     b = new TestBrowser(t.app);
     await b.signUp();
     token = b.cookies.get('mosis_session')!;
-    id = await newApp(b);
-    const w = openDatabase(t.telemetryPath);
-    await migrateUp(w, DATABASES.telemetry.migrations);
-    const daily = w.prepare('INSERT INTO telemetry_daily VALUES (?, ?, ?, ?, ?)');
-    daily.run(id, yesterday, 'app_open', 10, 4);
-    daily.run(id, today, 'app_open', 5, 2);
-    daily.run(id, today, 'click', 7, 3);
-    w.prepare('INSERT INTO crash_daily VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(id, today, 'fp-a', 'native_signal', 'SIGSEGV in render', 3, 2, Date.now() - 1000, Date.now(), '["1.0.0"]');
-    w.close();
+    const packageId = `com.console.overview${Date.now()}`;
+    id = await newApp(b, packageId);
+    // Through ingest and the rollup, as a deployment stores them: the widgets read what production reads.
+    const tel = await startTestTelemetry(t);
+    try {
+      const at = (day: string, n: number) => `${day}T00:00:${String(n).padStart(2, '0')}.000Z`;
+      const event = (device: string, type: string, day: string, n: number) => ({ app: packageId, device_id: device, event_type: type, timestamp: at(day, n) });
+      await tel.events([
+        ...Array.from({ length: 10 }, (_, i) => event(`d${i % 4}`, 'app_open', yesterday, i)),
+        ...Array.from({ length: 5 }, (_, i) => event(`d${i % 2}`, 'app_open', today, i)),
+        ...Array.from({ length: 7 }, (_, i) => event(`d${i % 3}`, 'click', today, 10 + i)),
+      ]);
+      await tel.crashes([0, 1, 2].map((i) => ({ app: packageId, app_version: '1.0.0', device_id: `d${i % 2}`, crash_type: 'native_signal', message: 'SIGSEGV in render', timestamp: at(today, 30 + i) })));
+      await tel.rollUp();
+    } finally {
+      await tel.close();
+    }
+    const groups = await t.call('GET', `/v1/apps/${id}/crash-groups?from=${today}&to=${today}`, { token });
+    expect(groups.body.items).toHaveLength(1);
+    fingerprint = groups.body.items[0].fingerprint;
   });
 
   it("the events chart's table holds exactly the API's daily numbers", async () => {
@@ -270,10 +282,10 @@ describe('overview and crashes', () => {
 
   it('lists crash groups with their numbers, linking to the group', async () => {
     const page = await b.get(`/console/apps/${id}/crashes`);
-    expect(page.text).toContain('data-fingerprint="fp-a"');
+    expect(page.text).toContain(`data-fingerprint="${fingerprint}"`);
     expect(pageText(page.text)).toContain('SIGSEGV in render');
-    const group = await b.get(`/console/apps/${id}/crashes/fp-a`);
+    const group = await b.get(`/console/apps/${id}/crashes/${fingerprint}`);
     expect(group.status).toBe(200);
-    expect(pageText(group.text)).toContain('fingerprint fp-a');
+    expect(pageText(group.text)).toContain(`fingerprint ${fingerprint}`);
   });
 });

@@ -27,6 +27,17 @@ export function dayOfNumber(dayNumber: number): string {
   return new Date(dayNumber * DAY_MS).toISOString().slice(0, 10);
 }
 
+/** The day number (`timestamp / DAY_MS`) of a day. */
+export function dayNumberOf(day: string): number {
+  return dayStartMs(day) / DAY_MS;
+}
+
+/** The Monday (ISO week start) of the week holding `day`. */
+export function weekStart(day: string): string {
+  const weekday = (new Date(dayStartMs(day)).getUTCDay() + 6) % 7;
+  return addDays(day, -weekday);
+}
+
 /** Every day from `from` to `to`, both included. */
 export function daysBetween(from: string, to: string): string[] {
   const out: string[] = [];

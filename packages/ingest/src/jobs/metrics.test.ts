@@ -11,16 +11,16 @@ function series(text: string, name: string, labels: string): number | undefined 
 }
 
 describe('job metrics', () => {
-  it('report each job’s last success, outcome and duration from job_runs, and the days waiting for rollup', async () => {
+  it('report each job’s last success, outcome and duration from job_runs, and the rows waiting for rollup', async () => {
     const t = await startTestIngest({ apps: [{ packageId: APP }] });
     try {
       const scrape = async () => (await t.app.request('/metrics')).text();
       let text = await scrape();
       expect(series(text, 'ingest_job_last_success_timestamp_seconds', 'job="rollup"')).toBeUndefined();
-      expect(series(text, 'ingest_rollup_pending_days', '')).toBe(0);
+      expect(series(text, 'ingest_rollup_pending_rows', '')).toBe(0);
 
       expect((await t.post('/v1/events', { events: [event(APP), event(APP, { timestamp: new Date(Date.now() - 86_400_000).toISOString() })] })).status).toBe(202);
-      expect(series(await scrape(), 'ingest_rollup_pending_days', '')).toBe(2);
+      expect(series(await scrape(), 'ingest_rollup_pending_rows', '')).toBe(2);
 
       // As ops (another process) records its runs: the rollup succeeds, a prune fails.
       recordJobStart(t.telemetry, 'rollup', 1_700_000_000_000);

@@ -1,10 +1,11 @@
 import type { DB, Metrics } from '@mosis/shared';
 import { Gauge } from 'prom-client';
 import { jobRuns } from './job-state.js';
+import { rowsWaiting } from './rollup.js';
 
 /**
- * The scheduled jobs' Prometheus series, read from `job_runs` and `rollup_dirty` at scrape time: a run
- * made by `ops rollup` or `ops prune` in another process counts as much as a scheduled one.
+ * The scheduled jobs' Prometheus series, read from `job_runs` and the rollup positions at scrape time: a
+ * run made by `ops rollup` or `ops prune` in another process counts as much as a scheduled one.
  */
 export function registerJobMetrics(m: Metrics, db: () => DB | undefined): void {
   const registers = [m.registry];
@@ -43,12 +44,12 @@ export function registerJobMetrics(m: Metrics, db: () => DB | undefined): void {
     },
   });
   new Gauge({
-    name: 'ingest_rollup_pending_days',
-    help: '(kind, app, day) marks waiting for the rollup: days that received rows since their last rollup',
+    name: 'ingest_rollup_pending_rows',
+    help: 'Raw rows stored but not yet folded into the aggregates: ids after each partition\'s rollup position, summed (duplicates skipped by a batch may count too)',
     registers,
     collect() {
       const d = db();
-      this.set(d?.open ? (d.prepare('SELECT count(*) FROM rollup_dirty').pluck().get() as number) : 0);
+      this.set(d?.open ? rowsWaiting(d).reduce((sum, p) => sum + p.waiting, 0) : 0);
     },
   });
 }

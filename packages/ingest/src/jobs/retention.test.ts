@@ -3,9 +3,9 @@ import { statSync } from 'node:fs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { listPartitions } from '../store/partitions.js';
 import { prune, retentionCutoffDay } from './retention.js';
-import { rollupDirty } from './rollup.js';
+import { rollup, rowsWaiting } from './rollup.js';
 import { createWorkerReader, type SnapshotReader } from './snapshot-reader.js';
-import { dailyAggregates, groupByFromScratch, insertCrashes, insertEvents, openMigratedTelemetry, type RawEvent } from './testing.js';
+import { dailyAggregates, groupByFromScratch, insertCrashes, insertEvents, legacyPartition, openMigratedTelemetry, type RawEvent } from './testing.js';
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -57,7 +57,7 @@ describe('retention', () => {
 
   it('removes every raw row older than the retention, keeps every aggregate, and shrinks the file', async () => {
     fillSixMonths();
-    await rollupDirty({ db, reader });
+    await rollup({ db, reader, now: () => NOW });
     // A late event for an old day, not rolled up yet: prune must roll it up before deleting it.
     insertEvents(db, [{ app: 'a1', device: 999n, type: 'open', ts: T('2026-07-04T12:00:00Z') }]);
     const truth = groupByFromScratch(db);
@@ -111,28 +111,66 @@ describe('retention', () => {
     expect(dailyAggregates(db)).toEqual([]);
   });
 
-  it('refuses to delete a day that became dirty after its rollup', async () => {
-    fillSixMonths();
+  /** A gate that stores `rows` right after the first write it lets through (the watermark's move). */
+  const storingAfterFirstWrite = (rows: RawEvent[]) => {
     let calls = 0;
-    const sneaky = async <T>(fn: () => T): Promise<T> => {
+    return async <T>(fn: () => T): Promise<T> => {
       const out = fn();
-      // Right after the watermark moves, rows arrive for a day before the cutoff.
-      if (++calls === 1 + 0) insertEvents(db, [{ app: 'a1', device: 5n, type: 'open', ts: T('2026-06-15T00:00:00Z') }]);
+      if (++calls === 1) insertEvents(db, rows);
       return out;
     };
-    await rollupDirty({ db, reader });
-    await expect(prune({ db, reader, retentionDays: 90, now: () => NOW, exclusive: sneaky })).rejects.toThrow(/not rolled up/);
+  };
+
+  it('refuses to drop a partition with rows stored after its rollup', async () => {
+    fillSixMonths();
+    await rollup({ db, reader, now: () => NOW });
+    const sneaky = storingAfterFirstWrite([{ app: 'a1', device: 5n, type: 'open', ts: T('2026-06-15T00:00:00Z') }]);
+    await expect(prune({ db, reader, retentionDays: 90, now: () => NOW, exclusive: sneaky })).rejects.toThrow(/telemetry_events_2026_06 has rows not rolled up yet/);
     expect(listPartitions(db, 'events').map((p) => p.month)).toContain('2026-06');
   });
 
-  it('the rollup never recomputes a day before the watermark (its raw rows are going)', async () => {
+  it('a trim removes only rows the rollup has folded in; the next prune removes the rest', async () => {
+    fillSixMonths();
+    await rollup({ db, reader, now: () => NOW });
+    const sneaky = storingAfterFirstWrite([{ app: 'a1', device: 5n, type: 'open', ts: T('2026-08-15T00:00:00Z') }]);
+    const first = await prune({ db, reader, retentionDays: 90, now: () => NOW, exclusive: sneaky });
+    expect(first.trimmed).toEqual([{ name: 'telemetry_events_2026_08', rows: 29 * 72 * 2 }]);
+    expect(rawBefore(CUTOFF_MS)).toBe(1);
+    expect(rowsWaiting(db).find((p) => p.name === 'telemetry_events_2026_08')?.waiting).toBe(1);
+    const second = await prune({ db, reader, retentionDays: 90, now: () => NOW });
+    expect(second.trimmed).toEqual([{ name: 'telemetry_events_2026_08', rows: 1 }]);
+    expect(rawBefore(CUTOFF_MS)).toBe(0);
+  });
+
+  it('the rollup never counts again a day before the watermark (its aggregate is final)', async () => {
     insertEvents(db, [{ app: 'a1', device: 1n, type: 'open', ts: T('2026-08-29T10:00:00Z') }, { app: 'a1', device: 2n, type: 'open', ts: T('2026-08-29T11:00:00Z') }]);
     await prune({ db, reader, retentionDays: 90, now: () => NOW });
     expect(dailyAggregates(db)).toEqual([{ app_id: 'a1', date: '2026-08-29', event_type: 'open', count: 2, unique_devices: 2 }]);
-    // Misconfigured ingest accepts a row for a pruned day: the good aggregate must not become "1".
+    // Misconfigured ingest accepts a row for a pruned day: it is passed over, not counted.
     insertEvents(db, [{ app: 'a1', device: 3n, type: 'open', ts: T('2026-08-29T12:00:00Z') }]);
-    const stats = await rollupDirty({ db, reader });
-    expect(stats.skippedDays).toBe(1);
+    const stats = await rollup({ db, reader, now: () => NOW });
+    expect(stats.skippedRows).toBe(1);
     expect(dailyAggregates(db)).toEqual([{ app_id: 'a1', date: '2026-08-29', event_type: 'open', count: 2, unique_devices: 2 }]);
+  });
+
+  it('in a partition made before AUTOINCREMENT, keeps the row with the largest id until the month is dropped', async () => {
+    // Made as before migration 0006: SQLite would hand out a deleted largest id again.
+    legacyPartition(db, 'events', '2026-08');
+    const aug31 = T('2026-08-31T10:00:00Z');
+    insertEvents(db, [0, 1, 2].map((i) => ({ app: 'a1', device: BigInt(i), type: 'open', ts: aug31 + i })));
+    // Late events for a day before the cutoff: the largest ids are rows the trim removes.
+    insertEvents(db, [0, 1, 2].map((i) => ({ app: 'a1', device: BigInt(i), type: 'open', ts: T('2026-08-20T10:00:00Z') + i })));
+    const result = await prune({ db, reader, retentionDays: 90, now: () => NOW });
+    expect(result.trimmed).toEqual([{ name: 'telemetry_events_2026_08', rows: 2 }]);
+    expect(db.prepare('SELECT id FROM telemetry_events_2026_08 ORDER BY id').pluck().all()).toEqual([1, 2, 3, 6]);
+    // So the next row gets a new id, and the rollup folds it in.
+    insertEvents(db, [{ app: 'a1', device: 9n, type: 'open', ts: aug31 + 10 }]);
+    await rollup({ db, reader, now: () => NOW });
+    expect(dailyAggregates(db).find((r) => r.date === '2026-08-31')).toEqual({ app_id: 'a1', date: '2026-08-31', event_type: 'open', count: 4, unique_devices: 4 });
+    // A partition made now trims every row before the cutoff (ids are never handed out twice).
+    insertEvents(db, [{ app: 'a1', device: 1n, type: 'open', ts: T('2026-09-10T10:00:00Z') }, { app: 'a1', device: 1n, type: 'open', ts: T('2026-09-01T10:00:00Z') }]);
+    const later = await prune({ db, reader, retentionDays: 90, now: () => NOW + 10 * DAY });
+    expect(later.dropped.map((d) => d.name)).toEqual(['telemetry_events_2026_08']);
+    expect(later.trimmed).toEqual([{ name: 'telemetry_events_2026_09', rows: 1 }]);
   });
 });

@@ -2,15 +2,22 @@ import type { DB, Logger } from '@mosis/shared';
 import { statSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { dropPartition, listPartitions, partitionName, type PartitionKind } from '../store/partitions.js';
+import { reusesIds, rollupPosition } from '../store/sqlite/aggregates.js';
 import { addDays, DAY_MS, dayStartMs, lastDayOfMonth } from './days.js';
-import { rollupDirty, runNow, type RollupStats, type WriteGate } from './rollup.js';
+import { runNow, type WriteGate } from './pipeline.js';
+import { rollup, rowsWaiting } from './rollup.js';
 import type { SnapshotReader } from './snapshot-reader.js';
 
 /**
  * Retention: raw events and crashes older than the retention are removed, aggregates stay.
- *  - the dirty days before the cutoff are rolled up first, and every delete transaction re-checks that no
- *    such day is dirty, so a day is never removed before it is rolled up;
- *  - the retention watermark moves to the cutoff, so the rollup never recomputes a partially removed day;
+ *  - the rollup runs first; then every delete transaction removes only rows at or below its partition's
+ *    rollup position (a row folded into the aggregates), and a partition is dropped only once its
+ *    position has reached its largest id, so a row is never removed before it is rolled up;
+ *  - in a partition created before migration 0006 (no AUTOINCREMENT) the row with the largest id stays
+ *    until the month is dropped whole: SQLite would otherwise hand that id out again, and the rollup, which
+ *    has already passed it, would never fold the new row;
+ *  - the retention watermark moves to the cutoff: days before it are final, and neither the rollup nor a
+ *    rebuild computes them again from raw rows that are going;
  *  - month partitions entirely before the cutoff are dropped whole (a big one emptied in chunks first, as
  *    DROP TABLE of millions of rows would hold the writer for seconds); the boundary month is trimmed in
  *    chunks, one short transaction each (sized to take ~STEP_TARGET_MS), yielding to ingest between them;
@@ -84,7 +91,7 @@ export interface PruneResult {
   dropped: { name: string; rows: number }[];
   /** Rows removed from boundary partitions (or that would be). */
   trimmed: { name: string; rows: number }[];
-  /** Dirty days before the cutoff rolled up first (dry run: waiting to be). */
+  /** Raw rows rolled up first (dry run: waiting to be). */
   rolledUpFirst: number;
   vacuumedPages: number;
   fileBytesBefore: number;
@@ -112,7 +119,7 @@ export async function prune(opts: PruneOptions): Promise<PruneResult> {
   };
 
   if (opts.dryRun) {
-    result.rolledUpFirst = (db.prepare('SELECT count(*) AS n FROM rollup_dirty WHERE day < ?').get(cutoffDay) as { n: number }).n;
+    result.rolledUpFirst = rowsWaiting(db).reduce((sum, p) => sum + p.waiting, 0);
     for (const p of listPartitions(db)) {
       if (lastDayOfMonth(p.month) < cutoffDay) result.dropped.push({ name: p.name, rows: await countRows(opts.reader, p.name) });
       else if (`${p.month}-01` < cutoffDay) result.trimmed.push({ name: p.name, rows: await countRows(opts.reader, p.name, cutoffMs) });
@@ -140,13 +147,12 @@ async function pruneSteps(opts: PruneOptions, result: PruneResult, cutoffDay: st
     opts.onStep?.();
     if (checkpointing && walBytes(db) > CHECKPOINT_WAL_BYTES) await opts.reader.checkpoint();
   };
-  const rolled: RollupStats = await rollupDirty({ db, reader: opts.reader, beforeDay: cutoffDay, signal: opts.signal, log: opts.log, onStep: opts.onStep, exclusive: gate });
-  result.rolledUpFirst = rolled.days;
+  const rolled = await rollup({ db, reader: opts.reader, now: opts.now, signal: opts.signal, log: opts.log, onStep: opts.onStep, exclusive: gate });
+  result.rolledUpFirst = rolled.rows;
   if (rolled.aborted) return { ...result, aborted: true, fileBytesAfter: fileBytes(db) };
 
   for (const kind of ['events', 'crashes'] as const) {
     await gate(() => db.transaction(() => {
-      assertRolledUp(db, kind, cutoffDay);
       db.prepare(
         `INSERT INTO retention_watermark (kind, kept_from) VALUES (?, ?)
          ON CONFLICT (kind) DO UPDATE SET kept_from = max(kept_from, excluded.kept_from)`,
@@ -158,15 +164,15 @@ async function pruneSteps(opts: PruneOptions, result: PruneResult, cutoffDay: st
       opts.onStep?.();
       if (lastDayOfMonth(p.month) < cutoffDay) {
         const rows = await countRows(opts.reader, p.name);
-        if (rows > (opts.drainBeforeDropRows ?? DRAIN_BEFORE_DROP_ROWS)) await drainPartition(db, kind, p.name, cutoffDay, opts, gate, step);
+        if (rows > (opts.drainBeforeDropRows ?? DRAIN_BEFORE_DROP_ROWS)) await drainPartition(db, p.name, opts, gate, step);
         await gate(() => db.transaction(() => {
-          assertRolledUp(db, kind, cutoffDay);
+          assertRolledUp(db, p.name);
           dropPartition(db, p.name);
         }).immediate());
         result.dropped.push({ name: p.name, rows });
         opts.log?.info('retention dropped partition', { partition: p.name, rows });
       } else if (`${p.month}-01` < cutoffDay) {
-        const rows = await trimPartition(db, kind, p.month, cutoffMs, cutoffDay, opts, gate, step);
+        const rows = await trimPartition(db, kind, p.month, cutoffMs, opts, gate, step);
         result.trimmed.push({ name: p.name, rows });
       }
     }
@@ -180,19 +186,20 @@ async function pruneSteps(opts: PruneOptions, result: PruneResult, cutoffDay: st
   return result;
 }
 
-/** Deletes rows before the cutoff from one partition, app by app (every partition index starts with app_id). */
-async function trimPartition(db: DB, kind: PartitionKind, month: string, cutoffMs: number, cutoffDay: string, opts: PruneOptions, gate: WriteGate, step: () => Promise<void>): Promise<number> {
+/**
+ * Deletes rows before the cutoff from one partition, app by app (every partition index starts with app_id).
+ * A row not rolled up yet stays (the next prune, after the next rollup, removes it).
+ */
+async function trimPartition(db: DB, kind: PartitionKind, month: string, cutoffMs: number, opts: PruneOptions, gate: WriteGate, step: () => Promise<void>): Promise<number> {
   const name = partitionName(kind, month);
   const chunk = new AdaptiveChunk(opts.trimChunkRows ?? TRIM_CHUNK_ROWS, 100, opts.trimChunkRows ?? TRIM_CHUNK_ROWS);
   const apps = (db.prepare('SELECT id FROM dim_apps ORDER BY id').all() as { id: number }[]).map((a) => a.id);
+  const keepLast = reusesIds(db, name);
   // The day-number condition lets an (app_id, timestamp / 86400000) index serve it, the other an (app_id, timestamp) one.
   const del = db.prepare(
-    `DELETE FROM ${name} WHERE id IN (SELECT id FROM ${name} WHERE app_id = ? AND timestamp / ${DAY_MS} < ? AND timestamp < ? LIMIT ?)`,
+    `DELETE FROM ${name} WHERE id IN (SELECT id FROM ${name} WHERE app_id = ? AND timestamp / ${DAY_MS} < ? AND timestamp < ? AND id <= ? LIMIT ?)`,
   );
-  const deleteChunk = db.transaction((app: number, limit: number) => {
-    assertRolledUp(db, kind, cutoffDay);
-    return del.run(app, cutoffMs / DAY_MS, cutoffMs, limit).changes;
-  });
+  const deleteChunk = db.transaction((app: number, limit: number) => del.run(app, cutoffMs / DAY_MS, cutoffMs, deletableUpTo(db, name, keepLast), limit).changes);
   let total = 0;
   for (const app of apps) {
     for (;;) {
@@ -209,13 +216,11 @@ async function trimPartition(db: DB, kind: PartitionKind, month: string, cutoffM
 }
 
 /** Empties a partition in rowid order, one short transaction per chunk, so that dropping it is cheap. */
-async function drainPartition(db: DB, kind: PartitionKind, name: string, cutoffDay: string, opts: PruneOptions, gate: WriteGate, step: () => Promise<void>): Promise<void> {
+async function drainPartition(db: DB, name: string, opts: PruneOptions, gate: WriteGate, step: () => Promise<void>): Promise<void> {
   const chunk = new AdaptiveChunk(opts.trimChunkRows ?? TRIM_CHUNK_ROWS, 100, 50_000);
-  const del = db.prepare(`DELETE FROM ${name} WHERE id IN (SELECT id FROM ${name} ORDER BY id LIMIT ?)`);
-  const deleteChunk = db.transaction((limit: number) => {
-    assertRolledUp(db, kind, cutoffDay);
-    return del.run(limit).changes;
-  });
+  const keepLast = reusesIds(db, name);
+  const del = db.prepare(`DELETE FROM ${name} WHERE id IN (SELECT id FROM ${name} WHERE id <= ? ORDER BY id LIMIT ?)`);
+  const deleteChunk = db.transaction((limit: number) => del.run(deletableUpTo(db, name, keepLast), limit).changes);
   for (;;) {
     if (opts.signal?.aborted) return;
     let limit = 0;
@@ -243,10 +248,19 @@ async function vacuumFreePages(db: DB, opts: PruneOptions, gate: WriteGate, onSt
   }
 }
 
-/** A day before the cutoff still dirty would lose rows that were never rolled up: refuse. */
-function assertRolledUp(db: DB, kind: PartitionKind, cutoffDay: string): void {
-  const dirty = db.prepare('SELECT day FROM rollup_dirty WHERE kind = ? AND day < ? LIMIT 1').get(kind, cutoffDay) as { day: string } | undefined;
-  if (dirty) throw new Error(`retention: ${kind} of ${dirty.day} not rolled up yet (rows arrived before the cutoff ${cutoffDay}); retry after a rollup`);
+/** The largest id a delete may remove now: rolled up, and not the largest of a partition that reuses ids. */
+function deletableUpTo(db: DB, table: string, keepLast: boolean): number {
+  const position = rollupPosition(db, table);
+  if (!keepLast) return position;
+  const last = (db.prepare(`SELECT max(id) FROM ${table}`).pluck().get() as number | null) ?? 0;
+  return Math.min(position, last - 1);
+}
+
+/** Dropping a partition with rows never rolled up would lose them: refuse. */
+function assertRolledUp(db: DB, table: string): void {
+  const last = (db.prepare(`SELECT max(id) FROM ${table}`).pluck().get() as number | null) ?? 0;
+  const position = rollupPosition(db, table);
+  if (position < last) throw new Error(`retention: ${table} has rows not rolled up yet (stored after the rollup, up to id ${last}); retry after a rollup`);
 }
 
 /** Rows of a partition (before `beforeMs`), counted on the reader thread: a full scan of a busy month. */

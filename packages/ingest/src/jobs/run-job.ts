@@ -1,7 +1,9 @@
 import type { DB, Logger } from '@mosis/shared';
 import { recordJobEnd, recordJobStart, withMaintenanceLease, type JobName } from './job-state.js';
 import { prune, type PruneOptions, type PruneResult } from './retention.js';
-import { rebuildRange, rollupDirty, type RollupStats, type WriteGate } from './rollup.js';
+import type { WriteGate } from './pipeline.js';
+import { rebuildRange, type RebuildStats } from './rollup-rebuild.js';
+import { rollup, type RollupStats } from './rollup.js';
 import type { SnapshotReader } from './snapshot-reader.js';
 
 /**
@@ -20,12 +22,18 @@ export interface JobContext {
   exclusive?: WriteGate;
 }
 
-/** Rolls up the dirty days, or rebuilds `range` (both days included). */
-export function runRollupJob(ctx: JobContext, range?: { from: string; to: string }): Promise<RollupStats> {
-  return recorded(ctx, 'rollup', (onStep) => {
-    const opts = { db: ctx.db, reader: ctx.reader, log: ctx.log, signal: ctx.signal, exclusive: ctx.exclusive, onStep };
-    return range ? rebuildRange({ ...opts, ...range }) : rollupDirty(opts);
-  });
+/** Folds in the rows stored since the last run. */
+export function runRollupJob(ctx: JobContext): Promise<RollupStats> {
+  return recorded(ctx, 'rollup', (onStep) => rollup({ ...rollupOptions(ctx), onStep }));
+}
+
+/** Rebuilds the aggregates of `range` (both days included) from the raw rows (`ops rollup --from --to`). */
+export function runRebuildJob(ctx: JobContext, range: { from: string; to: string }): Promise<RebuildStats> {
+  return recorded(ctx, 'rollup', (onStep) => rebuildRange({ ...rollupOptions(ctx), onStep, ...range }));
+}
+
+function rollupOptions(ctx: JobContext) {
+  return { db: ctx.db, reader: ctx.reader, log: ctx.log, signal: ctx.signal, now: ctx.now, exclusive: ctx.exclusive };
 }
 
 /** Applies retention. A dry run takes no lease and records nothing. */

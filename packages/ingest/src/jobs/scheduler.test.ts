@@ -1,6 +1,7 @@
 import { createLogger, tempDir, type DB } from '@mosis/shared';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jobRuns, MAINTENANCE_LEASE, releaseLease, tryAcquireLease } from './job-state.js';
+import { loadJobsConfig } from './config.js';
 import { startScheduledJobs, type ScheduledJobs } from './scheduler.js';
 import { dailyAggregates, groupByFromScratch, insertEvents, openMigratedTelemetry } from './testing.js';
 
@@ -40,6 +41,10 @@ async function until(cond: () => boolean, timeoutMs = 10_000): Promise<void> {
 }
 
 describe('scheduled jobs', () => {
+  it('roll up every 20 seconds by default, so analytics trail a 202 by well under a minute', () => {
+    expect(loadJobsConfig({}).ROLLUP_SCHEDULE).toBe('*/20 * * * * *');
+  });
+
   it('rolls up on its schedule and records the run', async () => {
     start('* * * * * *');
     const now = Date.now();

@@ -36,6 +36,19 @@ db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
 db.pragma('cache_size = -' + workerData.cacheKib);
 db.pragma('temp_store = MEMORY');
 const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck();
+// The rollup sends the same few queries thousands of times: each is prepared once (and forgotten if it fails).
+const statements = new Map();
+function prepared(q) {
+  const key = (q.safeIntegers ? '1' : '0') + q.sql;
+  let st = statements.get(key);
+  if (!st) {
+    if (statements.size >= 256) statements.clear();
+    st = db.prepare(q.sql);
+    if (q.safeIntegers) st.safeIntegers(true);
+    statements.set(key, st);
+  }
+  return st;
+}
 // Requests are handled one at a time; after each, the thread idles pauseRatio times as long as it worked.
 const queue = [];
 let busy = false;
@@ -74,9 +87,12 @@ function handle({ id, queries, checkpoint }) {
     try {
       results = queries.map((q) => {
         if (q.ifTable && !hasTable.get(q.ifTable)) return null;
-        const st = db.prepare(q.sql);
-        if (q.safeIntegers) st.safeIntegers(true);
-        return st.all(...q.params);
+        try {
+          return prepared(q).all(...q.params);
+        } catch (err) {
+          statements.delete((q.safeIntegers ? '1' : '0') + q.sql);
+          throw err;
+        }
       });
     } finally {
       db.exec('COMMIT');

@@ -181,17 +181,6 @@ describe('POST /v1/events', () => {
     const dump = t.telemetry.prepare("SELECT count(*) AS n FROM telemetry_events WHERE device_id LIKE '%raw-device%' OR event_data LIKE '%raw-device%'").get();
     expect(dump).toEqual({ n: 0 });
   });
-
-  it('marks each touched (app, day) dirty for the rollup in the same commit', async () => {
-    t.telemetry.exec('DELETE FROM rollup_dirty');
-    const yesterday = new Date(Date.now() - DAY).toISOString();
-    await post({ events: [event(APP), event(APP), event(APP, { timestamp: yesterday })] });
-    const rows = t.telemetry.prepare('SELECT kind, day, gen FROM rollup_dirty ORDER BY day').all();
-    expect(rows).toEqual([
-      { kind: 'events', day: yesterday.slice(0, 10), gen: 1 },
-      { kind: 'events', day: new Date().toISOString().slice(0, 10), gen: 1 },
-    ]);
-  });
 });
 
 describe('app_version and received_at', () => {

@@ -14,8 +14,11 @@ const TABLE_PREFIX: Record<PartitionKind, string> = { events: 'telemetry_events'
 /** DDL of one partition; `{t}` is the table name. Integer columns keep a row small (see the migration). */
 const PARTITION_DDL: Record<PartitionKind, string> = {
   events: `
+    -- AUTOINCREMENT: an id is never handed out twice, even after retention deleted the largest one, so
+    -- "rows after id N" (the rollup's position) never misses a row. Partitions made before it keep
+    -- their largest row until dropped whole instead (jobs/retention.ts).
     CREATE TABLE {t} (
-      id INTEGER PRIMARY KEY,
+      id INTEGER PRIMARY KEY AUTOINCREMENT,
       app_id INTEGER NOT NULL,          -- dim_apps.id
       device_id INTEGER NOT NULL,       -- first 64 bits of HMAC-SHA256(secret, raw device id)
       event_type INTEGER NOT NULL,      -- dim_event_types.id
@@ -40,7 +43,7 @@ const PARTITION_DDL: Record<PartitionKind, string> = {
     CREATE UNIQUE INDEX {t}_app_day ON {t}(app_id, timestamp / 86400000, device_id, event_id);`,
   crashes: `
     CREATE TABLE {t} (
-      id INTEGER PRIMARY KEY,
+      id INTEGER PRIMARY KEY AUTOINCREMENT, -- as in telemetry_events
       app_id INTEGER NOT NULL,          -- dim_apps.id
       device_id INTEGER NOT NULL,       -- as in telemetry_events
       timestamp INTEGER NOT NULL,       -- Unix ms, UTC, after sent_at correction
@@ -136,12 +139,14 @@ export function ensurePartition(db: DB, kind: PartitionKind, month: string): str
   return name;
 }
 
-/** Drops a whole partition (retention), its registry row, and rebuilds the views. */
+/** Drops a whole partition (retention), its registry row and rollup position, and rebuilds the views. */
 export function dropPartition(db: DB, name: string): void {
   const row = db.prepare('SELECT name FROM telemetry_partitions WHERE name = ?').get(name) as { name: string } | undefined;
   if (!row) return;
   db.transaction(() => {
     db.prepare('DELETE FROM telemetry_partitions WHERE name = ?').run(name);
+    // A partition made again under this name starts from id 1 (AUTOINCREMENT's counter goes with the table).
+    db.prepare('DELETE FROM rollup_positions WHERE name = ?').run(name);
     rebuildViews(db);
     db.exec(`DROP TABLE IF EXISTS ${row.name}`);
   }).immediate();

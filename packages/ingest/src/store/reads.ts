@@ -33,7 +33,10 @@ export interface DailyCount {
 export type DeviceInterval = 'day' | 'week' | 'month';
 
 export interface ActiveDevices {
-  /** One item per period overlapping the range, oldest first; weeks start on Monday (ISO). */
+  /**
+   * One item per period overlapping the range, oldest first, named by its first day (weeks start on
+   * Monday, ISO); a period at an end of the range counts only its days within the range.
+   */
   items: { period_start: Day; devices: number }[];
   /** Distinct devices over the whole range (not a sum of the periods). */
   total_devices: number;
@@ -158,8 +161,12 @@ export class InvalidPositionError extends Error {
 export interface TelemetryReads {
   /** telemetry_daily rows of the range (optionally one event type), by date then event type. */
   dailyCounts(q: DayRange & { eventType?: string }): Promise<DailyCount[]>;
-  /** Distinct event types with rows in the range: lets the caller bound an answer before building it. */
-  eventTypeCount(q: DayRange): Promise<number>;
+  /**
+   * Distinct event types with rows in the range: lets the caller bound an answer before building it. With
+   * `cap`, counting stops past it (the answer is then cap + 1), so refusing a big answer costs no more
+   * than giving a small one.
+   */
+  eventTypeCount(q: DayRange & { cap?: number }): Promise<number>;
   activeDevices(q: DayRange & { interval: DeviceInterval }): Promise<ActiveDevices>;
   breakdown(q: DayRange & { by: BreakdownBy; eventType?: string; limit: number }): Promise<Breakdown>;
   summary(q: DayRange & { topEventTypes: number }): Promise<Summary>;

@@ -11,7 +11,7 @@ const ops = (...argv: string[]) => runOps(argv);
 const DAY = 86_400_000;
 let db: DB;
 
-/** Raw events as the ingest writer stores them: row and dirty mark in one transaction. */
+/** Raw events as the ingest writer stores them. */
 function insertEvents(rows: { ts: number; device: number }[]): void {
   db.transaction(() => {
     db.prepare("INSERT OR IGNORE INTO dim_apps (id, app_id, package_id) VALUES (1, 'app-1', 'com.dev.one')").run();
@@ -20,9 +20,6 @@ function insertEvents(rows: { ts: number; device: number }[]): void {
       const month = new Date(r.ts).toISOString().slice(0, 7);
       const part = ensurePartition(db, 'events', month);
       db.prepare(`INSERT INTO ${part} (app_id, device_id, event_type, timestamp) VALUES (1, ?, 1, ?)`).run(r.device, r.ts);
-      db.prepare("INSERT INTO rollup_dirty (kind, app_id, day) VALUES ('events', 1, ?) ON CONFLICT DO UPDATE SET gen = gen + 1").run(
-        new Date(r.ts).toISOString().slice(0, 10),
-      );
     }
   }).immediate();
 }
@@ -39,7 +36,7 @@ describe('ops rollup, prune, stats', () => {
     expect((await ops('stats')).out).toContain('telemetry.db: not created yet');
   });
 
-  it('roll up dirty days, rebuild a range, prune with and without --dry-run, and report stats', async () => {
+  it('roll up what is waiting, rebuild a range, prune with and without --dry-run, and report stats', async () => {
     db = openDatabase(`${dir.path}/data/telemetry.db`);
     await migrateUp(db, DATABASES.telemetry.migrations);
     const now = Date.now();
@@ -49,18 +46,22 @@ describe('ops rollup, prune, stats', () => {
 
     const stats1 = await ops('stats');
     expect(stats1.code).toBe(0);
-    expect(stats1.out).toMatch(/waiting for rollup: 200 \(app, day\) marks, 201 raw rows/);
+    expect(stats1.out).toContain('waiting for rollup: 201 rows');
+    expect(stats1.out).toMatch(/telemetry_events_\d{4}_\d{2} +folded up to id 0 of \d+/);
     expect(stats1.out).toContain('last rollup: never');
     expect(stats1.out).toMatch(/telemetry_events_\d{4}_\d{2} +\d+ rows/);
 
     const rolled = await ops('rollup');
     expect(rolled.code).toBe(0);
-    expect(rolled.out).toMatch(/day aggregates written +200/);
+    expect(rolled.out).toMatch(/raw rows folded in +201/);
+    expect(rolled.out).toMatch(/days closed \(sketched\) +198/);
     const today = new Date(now).toISOString().slice(0, 10);
     expect(db.prepare('SELECT count, unique_devices FROM telemetry_daily WHERE date = ?').get(today)).toEqual({ count: 2, unique_devices: 2 });
 
     db.prepare('UPDATE telemetry_daily SET count = 1000 WHERE date = ?').run(today);
-    expect((await ops('rollup', '--from', today, '--to', today)).out).toContain(`rebuilt ${today} .. ${today}`);
+    const rebuilt = await ops('rollup', '--from', today, '--to', today);
+    expect(rebuilt.out).toContain(`rebuilt ${today} .. ${today}`);
+    expect(rebuilt.out).toMatch(/raw rows read +2$/m);
     expect(db.prepare('SELECT count FROM telemetry_daily WHERE date = ?').get(today)).toEqual({ count: 2 });
 
     const dry = await ops('prune', '--dry-run');
@@ -81,7 +82,8 @@ describe('ops rollup, prune, stats', () => {
     const stats2 = await ops('stats');
     expect(stats2.out).toMatch(/last rollup: ok at /);
     expect(stats2.out).toMatch(/last prune: ok at /);
-    expect(stats2.out).toContain('waiting for rollup: 0 (app, day) marks');
+    expect(stats2.out).toContain('waiting for rollup: 0 rows');
+    expect(stats2.out).not.toContain('folded up to id');
     db.close();
   });
 

@@ -3,7 +3,7 @@ import type { CommandContext } from '../command.js';
 import { formatBytes, LEASE_WAIT_MS, openTelemetryForJobs } from './telemetry-db.js';
 
 export const usage = `prune [--dry-run]
-    apply the raw retention (RETENTION_DAYS, default 90) now: roll up old dirty days, drop whole month
+    apply the raw retention (RETENTION_DAYS, default 90) now: roll up what is waiting, drop whole month
     partitions, trim the boundary month, return freed space; --dry-run shows what would go`;
 
 /** `ops prune`: retention on demand. */
@@ -18,7 +18,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     );
     const verb = dryRun ? 'would ' : '';
     ctx.out(`${dryRun ? 'dry run: ' : ''}retention ${RETENTION_DAYS} days: raw rows before ${r.cutoffDay} ${dryRun ? 'would go' : 'removed'}`);
-    ctx.out(`  dirty days before the cutoff ${dryRun ? 'to roll up first' : 'rolled up first'}: ${r.rolledUpFirst}`);
+    ctx.out(`  rows ${dryRun ? 'to roll up first' : 'rolled up first'}: ${r.rolledUpFirst}`);
     if (!r.dropped.length && !r.trimmed.some((t) => t.rows)) ctx.out('  nothing to remove');
     for (const d of r.dropped) ctx.out(`  ${verb}drop  ${d.name.padEnd(26)} ${d.rows} rows`);
     for (const t of r.trimmed) if (t.rows) ctx.out(`  ${verb}trim  ${t.name.padEnd(26)} ${t.rows} rows`);

@@ -1,4 +1,4 @@
-import { jobRuns, listPartitions, type JobRun } from '@mosis/ingest';
+import { jobRuns, listPartitions, rowsWaiting, type JobRun } from '@mosis/ingest';
 import { databasePath, openDatabase, type DB, type DatabaseName } from '@mosis/shared';
 import { existsSync, statSync } from 'node:fs';
 import type { CommandContext } from '../command.js';
@@ -7,9 +7,7 @@ import { formatBytes, formatTime } from './telemetry-db.js';
 
 export const usage = `stats
     per database: file and WAL size, replica lag; for telemetry.db also the partitions (rows, date range),
-    the last rollup and prune, and the rows waiting for a rollup`;
-
-const DAY_MS = 86_400_000;
+    the last rollup and prune, and the rows waiting for a rollup (per partition, up to which id it is folded)`;
 
 /** `ops stats`: read-only, safe while the services run (full scans of the partitions for row counts). */
 export async function run(ctx: CommandContext): Promise<number> {
@@ -60,16 +58,12 @@ function telemetryStats(db: DB, out: (line: string) => void): void {
   if (has('job_runs')) {
     const runs = new Map(jobRuns(db).map((r) => [r.job, r]));
     for (const job of ['rollup', 'prune'] as const) out(`  last ${job}: ${describeRun(runs.get(job))}`);
-    const marks = db.prepare("SELECT kind, app_id, day FROM rollup_dirty").all() as { kind: 'events' | 'crashes'; app_id: number; day: string }[];
-    let waiting = 0;
-    for (const m of marks) {
-      const table = `${m.kind === 'events' ? 'telemetry_events' : 'crash_reports'}_${m.day.slice(0, 7).replace('-', '_')}`;
-      if (!has(table)) continue;
-      const start = Date.parse(`${m.day}T00:00:00Z`);
-      const sql = `SELECT count(*) AS n FROM ${table} WHERE app_id = ? AND timestamp / ${DAY_MS} = ? AND timestamp >= ? AND timestamp < ?`;
-      waiting += (db.prepare(sql).get(m.app_id, start / DAY_MS, start, start + DAY_MS) as { n: number }).n;
-    }
-    out(`  waiting for rollup: ${marks.length} (app, day) marks, ${waiting} raw rows in those days`);
+  }
+  if (has('rollup_positions')) {
+    const parts = rowsWaiting(db);
+    const waiting = parts.reduce((sum, p) => sum + p.waiting, 0);
+    out(`  waiting for rollup: ${waiting} rows`);
+    for (const p of parts) if (p.waiting) out(`    ${p.name.padEnd(26)} folded up to id ${p.position} of ${p.lastId}`);
   }
 }
 
