@@ -14,8 +14,11 @@ import { DATABASES, databasePath, migrateUp, openDatabase, ROOT, seedPortal, sta
 import { hasWrk, wrkLoad } from './lib/wrk.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
-const BATCH = { batch: 100, connections: 32, seconds: QUICK ? 5 : 20 };
-const SINGLE = { batch: 1, connections: 128, seconds: QUICK ? 5 : 15 };
+/** SPEED_SECONDS overrides both cases' length (trials); SPEED_STACKS=replicated|plain runs one stack (no baselines). */
+const SECONDS = Number(process.env.SPEED_SECONDS) || undefined;
+const BATCH = { batch: 100, connections: 32, seconds: SECONDS ?? (QUICK ? 5 : 20) };
+const SINGLE = { batch: 1, connections: 128, seconds: SECONDS ?? (QUICK ? 5 : 15) };
+const ONLY = process.env.SPEED_STACKS;
 const WARMUP_SECONDS = 3;
 const WAL_SAMPLE_MS = 100;
 
@@ -121,6 +124,11 @@ const ratio = (a, b) => fmt(a / b, 2);
 
 export async function run() {
   console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${(await import('node:os')).cpus().length} cores); load generator: ${WRK ? 'wrk' : 'autocannon'}`);
+  if (ONLY) {
+    const s = ONLY === 'plain' ? await runStack('npm start', (dir) => startIngest(dir)) : await runStack('npm run start:replicated', startReplicated);
+    console.log(JSON.stringify(s));
+    return;
+  }
   const plain = await runStack('npm start', (dir) => startIngest(dir));
   const replicated = await runStack('npm run start:replicated', startReplicated);
   process.stdout.write('  bare node:http...\n');

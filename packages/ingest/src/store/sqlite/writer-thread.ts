@@ -1,0 +1,59 @@
+/**
+ * The writer thread (started by writer.ts): owns telemetry.db's write connection and runs the store's group
+ * commits, so the SQLite work (inserts, index updates, the commit's fsync, waits for a checkpoint's lock) no
+ * longer stops the event loop that reads and parses requests. One message at a time, in order.
+ */
+import { openDatabase } from '@mosis/shared';
+import { parentPort, workerData } from 'node:worker_threads';
+import { SqliteTelemetryStore } from '../sqlite-store.js';
+import type { CrashRecord, EventRecord, WriteRequest } from '../types.js';
+import type { FromThread, ThreadInit, ToThread } from './writer.js';
+
+const init = workerData as ThreadInit;
+const port = parentPort!;
+const db = openDatabase(init.path, { litestream: init.litestream });
+db.pragma(`cache_size = -${init.cacheMiB * 1024}`);
+if (init.walAutocheckpointPages !== undefined) db.pragma(`wal_autocheckpoint = ${init.walAutocheckpointPages}`);
+/** `received_at` of the commit being written: the main thread's clock, read once per flush. */
+let receivedAt = 0;
+const store = new SqliteTelemetryStore(db, { maxEventTypesPerApp: init.maxEventTypesPerApp, now: () => receivedAt });
+
+port.on('message', (msg: ToThread) => {
+  switch (msg.type) {
+    case 'write': {
+      receivedAt = msg.receivedAt;
+      let reply: FromThread;
+      try {
+        reply = { type: 'done', id: msg.id, results: store.write(revive(msg.requests)) };
+      } catch (err) {
+        const e = err as { message?: string; code?: string };
+        reply = { type: 'failed', id: msg.id, message: String(e.message ?? err), ...(typeof e.code === 'string' && { code: e.code }) };
+      }
+      port.postMessage(reply);
+      break;
+    }
+    case 'invalidate':
+      store.invalidate();
+      break;
+    case 'autocheckpoint':
+      db.pragma(`wal_autocheckpoint = ${msg.pages}`);
+      break;
+    case 'close':
+      db.close();
+      port.close();
+      break;
+  }
+});
+
+/** Ids arrive as Uint8Array (a structured clone of a Buffer); the store compares and binds Buffers. */
+function revive(requests: WriteRequest[]): WriteRequest[] {
+  for (const r of requests) {
+    if (r.kind === 'events') for (const row of r.rows) row.eventId = asBuffer(row.eventId);
+    else for (const row of r.rows) row.crashId = asBuffer(row.crashId);
+  }
+  return requests;
+}
+
+function asBuffer(id: EventRecord['eventId'] | CrashRecord['crashId']): Buffer | null {
+  return id && !Buffer.isBuffer(id) ? Buffer.from((id as Uint8Array).buffer, (id as Uint8Array).byteOffset, (id as Uint8Array).byteLength) : id;
+}
