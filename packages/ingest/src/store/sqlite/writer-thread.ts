@@ -3,7 +3,8 @@
  * commits, so the SQLite work (inserts, index updates, the commit's fsync, waits for a checkpoint's lock) no
  * longer stops the event loop that reads and parses requests. One message at a time, in order.
  */
-import { openDatabase } from '@mosis/shared';
+import { BUSY_TIMEOUT_MS, openDatabase } from '@mosis/shared';
+import { WRITER_BUSY_RETRY_MS } from '../../limits.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteTelemetryStore } from '../sqlite-store.js';
 import type { CrashRecord, EventRecord, WriteRequest } from '../types.js';
@@ -14,6 +15,12 @@ const port = parentPort!;
 const db = openDatabase(init.path, { litestream: init.litestream });
 db.pragma(`cache_size = -${init.cacheMiB * 1024}`);
 if (init.walAutocheckpointPages !== undefined) db.pragma(`wal_autocheckpoint = ${init.walAutocheckpointPages}`);
+// The write lock is waited for in begin() below, not in SQLite's busy handler (see there).
+db.pragma('busy_timeout = 0');
+const beginImmediate = db.prepare('BEGIN IMMEDIATE');
+const commit = db.prepare('COMMIT');
+const rollback = db.prepare('ROLLBACK');
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
 /** `received_at` of the commit being written: the main thread's clock, read once per flush. */
 let receivedAt = 0;
 const store = new SqliteTelemetryStore(db, { maxEventTypesPerApp: init.maxEventTypesPerApp, now: () => receivedAt });
@@ -24,7 +31,7 @@ port.on('message', (msg: ToThread) => {
       receivedAt = msg.receivedAt;
       let reply: FromThread;
       try {
-        reply = { type: 'done', id: msg.id, results: store.write(revive(msg.requests)) };
+        reply = { type: 'done', id: msg.id, results: writeCommitted(revive(msg.requests)) };
       } catch (err) {
         const e = err as { message?: string; code?: string };
         reply = { type: 'failed', id: msg.id, message: String(e.message ?? err), ...(typeof e.code === 'string' && { code: e.code }) };
@@ -44,6 +51,37 @@ port.on('message', (msg: ToThread) => {
       break;
   }
 });
+
+/** One group commit: the store's write runs inside our transaction (as a savepoint), committed here. */
+function writeCommitted(requests: WriteRequest[]) {
+  begin();
+  try {
+    const results = store.write(requests);
+    commit.run();
+    return results;
+  } catch (err) {
+    if (db.inTransaction) rollback.run();
+    throw err;
+  }
+}
+
+/**
+ * Takes the write lock, waiting at most BUSY_TIMEOUT_MS while someone else holds it (Litestream's RESTART
+ * checkpoint, a job on the main thread's connection). SQLite's busy handler sleeps in growing steps of up to
+ * 100 ms, so it wakes up to that long after the lock is free; retrying every WRITER_BUSY_RETRY_MS wakes within it.
+ */
+function begin(): void {
+  const deadline = performance.now() + BUSY_TIMEOUT_MS;
+  for (;;) {
+    try {
+      beginImmediate.run();
+      return;
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'SQLITE_BUSY' || performance.now() >= deadline) throw err;
+      Atomics.wait(sleeper, 0, 0, WRITER_BUSY_RETRY_MS);
+    }
+  }
+}
 
 /** Ids arrive as Uint8Array (a structured clone of a Buffer); the store compares and binds Buffers. */
 function revive(requests: WriteRequest[]): WriteRequest[] {
