@@ -207,6 +207,7 @@ export class GroupCommitWriter {
     }
     this.flushing = true;
     void this.commit(this.queue.splice(0, n), rows, heldSeconds);
+    this.changed();
   }
 
   private async commit(batch: Pending[], rows: number, heldSeconds: number): Promise<void> {
