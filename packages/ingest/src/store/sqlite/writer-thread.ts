@@ -7,7 +7,8 @@ import { BUSY_TIMEOUT_MS, openDatabase } from '@mosis/shared';
 import { WRITER_BUSY_RETRY_MS } from '../../limits.js';
 import { parentPort, workerData } from 'node:worker_threads';
 import { SqliteTelemetryStore } from '../sqlite-store.js';
-import type { CrashRecord, EventRecord, WriteRequest } from '../types.js';
+import type { WriteRequest } from '../types.js';
+import { decodeBatch } from './wire.js';
 import type { FromThread, ThreadInit, ToThread } from './writer.js';
 
 const init = workerData as ThreadInit;
@@ -31,7 +32,7 @@ port.on('message', (msg: ToThread) => {
       receivedAt = msg.receivedAt;
       let reply: FromThread;
       try {
-        reply = { type: 'done', id: msg.id, results: writeCommitted(revive(msg.requests)) };
+        reply = { type: 'done', id: msg.id, results: writeCommitted(decodeBatch(msg.batch)) };
       } catch (err) {
         const e = err as { message?: string; code?: string };
         reply = { type: 'failed', id: msg.id, message: String(e.message ?? err), ...(typeof e.code === 'string' && { code: e.code }) };
@@ -81,17 +82,4 @@ function begin(): void {
       Atomics.wait(sleeper, 0, 0, WRITER_BUSY_RETRY_MS);
     }
   }
-}
-
-/** Ids arrive as Uint8Array (a structured clone of a Buffer); the store compares and binds Buffers. */
-function revive(requests: WriteRequest[]): WriteRequest[] {
-  for (const r of requests) {
-    if (r.kind === 'events') for (const row of r.rows) row.eventId = asBuffer(row.eventId);
-    else for (const row of r.rows) row.crashId = asBuffer(row.crashId);
-  }
-  return requests;
-}
-
-function asBuffer(id: EventRecord['eventId'] | CrashRecord['crashId']): Buffer | null {
-  return id && !Buffer.isBuffer(id) ? Buffer.from((id as Uint8Array).buffer, (id as Uint8Array).byteOffset, (id as Uint8Array).byteLength) : id;
 }

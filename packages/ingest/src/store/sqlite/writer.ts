@@ -1,6 +1,7 @@
 import type { Logger } from '@mosis/shared';
 import { Worker } from 'node:worker_threads';
 import { WriterUnavailableError, type TelemetryWriter, type WriteRequest, type WriteResult } from '../types.js';
+import { encodeBatch, type WireBatch } from './wire.js';
 
 /** What the writer thread is started with (workerData). */
 export interface ThreadInit {
@@ -13,7 +14,7 @@ export interface ThreadInit {
 }
 
 export type ToThread =
-  | { type: 'write'; id: number; requests: WriteRequest[]; receivedAt: number }
+  | { type: 'write'; id: number; batch: WireBatch; receivedAt: number }
   | { type: 'invalidate' }
   | { type: 'autocheckpoint'; pages: number }
   | { type: 'close' };
@@ -38,7 +39,7 @@ interface Thread {
 /**
  * The SQLite telemetry writer: the store's group commits run in a worker thread (writer-thread.ts) that owns
  * the write connection, and come back as results; requests are read and parsed on the event loop meanwhile.
- * Rows cross as structured clones. The thread starts on the first write (an idle ingest holds no thread and
+ * Rows cross in a compact encoding (wire.ts). The thread starts on the first write (an idle ingest holds no thread and
  * no second page cache), and a thread that dies fails the writes in flight with WriterUnavailableError (they
  * may or may not have committed: 503, never 202); the next write starts a new one.
  */
@@ -75,8 +76,9 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
       inFlight.set(id, { resolve, reject });
-      const msg: ToThread = { type: 'write', id, requests: requests as WriteRequest[], receivedAt: (this.opts.now ?? Date.now)() };
-      worker.postMessage(msg);
+      const { batch, transfer } = encodeBatch(requests);
+      const msg: ToThread = { type: 'write', id, batch, receivedAt: (this.opts.now ?? Date.now)() };
+      worker.postMessage(msg, transfer);
     });
   }
 
