@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { rawLimit } from './ingest.mjs';
 import { APPS, appPackage } from './lib/events.mjs';
 import { load } from './lib/load.mjs';
-import { DATABASES, databasePath, migrateUp, openDatabase, ROOT, seedPortal, startIngest } from './lib/service.mjs';
+import { cpuSeconds, DATABASES, databasePath, migrateUp, openDatabase, ROOT, seedPortal, startIngest } from './lib/service.mjs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { hasWrk, wrkLoad } from './lib/wrk.mjs';
 
 const QUICK = process.env.BENCH_QUICK === '1';
@@ -59,7 +60,16 @@ async function startReplicated(dir) {
     if (i > 300) throw new Error('replicated ingest did not start');
     await new Promise((r) => setTimeout(r, 100));
   }
-  return { url, stop: () => (child.kill('SIGTERM'), exited) };
+  return { url, pid: childOf(child.pid), litestreamPid: child.pid, stop: () => (child.kill('SIGTERM'), exited) };
+}
+
+/** The process `pid` started (Litestream's -exec child: ingest), from /proc's children lists of its threads. */
+function childOf(pid) {
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const kids = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+    if (kids) return Number(kids.split(' ')[0]);
+  }
+  throw new Error(`no child of ${pid}`);
 }
 
 /** Samples the size of telemetry.db's WAL file; returns the peak in bytes when stopped. */
@@ -86,11 +96,17 @@ async function runStack(label, start) {
       for (const [key, c] of [['batch', BATCH], ['single', SINGLE]]) {
         const warm = await drive(svc.url, { ...c, seconds: WARMUP_SECONDS });
         acked += (warm.requests - warm.non2xx) * c.batch;
+        const cpu0 = [cpuSeconds(svc.pid), svc.litestreamPid ? cpuSeconds(svc.litestreamPid) : 0];
         const r = await drive(svc.url, c);
+        // CPU % of one core, ingest's and Litestream's: what the stacks spend, whatever else the machine runs.
+        const cpu = [cpuSeconds(svc.pid) - cpu0[0], svc.litestreamPid ? cpuSeconds(svc.litestreamPid) - cpu0[1] : 0].map((x) => (100 * x) / r.durationSec);
         acked += (r.requests - r.non2xx) * c.batch;
         const ok = r.requests - r.non2xx;
-        out[key] = { perSec: (ok * c.batch) / r.durationSec, reqPerSec: ok / r.durationSec, p50: r.p50, p99: r.p99, max: r.max, failed: r.non2xx + r.errors + r.timeouts, load: loadavg()[0] };
-        process.stdout.write(`  ${label} batch ${c.batch}: ${fmt(out[key].perSec)} events/s, p99 ${fmt(r.p99, 1)} ms, load ${out[key].load.toFixed(2)}\n`);
+        out[key] = { perSec: (ok * c.batch) / r.durationSec, reqPerSec: ok / r.durationSec, p50: r.p50, p99: r.p99, max: r.max, failed: r.non2xx + r.errors + r.timeouts, load: loadavg()[0], ingestCpu: cpu[0], litestreamCpu: cpu[1] };
+        process.stdout.write(
+          `  ${label} batch ${c.batch}: ${fmt(out[key].reqPerSec)} req/s, ${fmt(out[key].perSec)} events/s, p99 ${fmt(r.p99, 1)} ms, ` +
+            `CPU ingest ${fmt(cpu[0])}%${svc.litestreamPid ? `, litestream ${fmt(cpu[1])}%` : ''}, load ${out[key].load.toFixed(2)}\n`,
+        );
       }
     } finally {
       out.walPeakMiB = stopWal() / 2 ** 20;
@@ -133,6 +149,8 @@ function combine(rs) {
     p99: mean((r) => r[key].p99),
     failed: rs.reduce((a, r) => a + r[key].failed, 0),
     load: mean((r) => r[key].load),
+    ingestCpu: mean((r) => r[key].ingestCpu),
+    litestreamCpu: mean((r) => r[key].litestreamCpu),
   });
   const ok = rs.every((r) => r.stored >= r.acked);
   return { label: rs[0].label, batch: part('batch'), single: part('single'), walPeakMiB: Math.max(...rs.map((r) => r.walPeakMiB)), allStored: ok, storedTotal: rs.reduce((a, r) => a + r.stored, 0), ackedTotal: rs.reduce((a, r) => a + r.acked, 0) };
@@ -170,6 +188,11 @@ export async function run() {
   }
   console.log(`| raw limit (better-sqlite3, 1000-row transactions) | ${fmt(raw.eventsPerSec)} | | | | | | |`);
   console.log(`| bare node:http (parses the body) | | | ${fmt(bare.reqPerSec)} | ${fmt(bare.p99, 1)} ms | | | ${bare.load.toFixed(2)} |`);
+  console.log(
+    `CPU (% of one core, means): ${[plain, replicated]
+      .map((s) => `${s.label}: batch-100 ingest ${fmt(s.batch.ingestCpu)}%${s === replicated ? ` + litestream ${fmt(s.batch.litestreamCpu)}%` : ''}, single ingest ${fmt(s.single.ingestCpu)}%${s === replicated ? ` + litestream ${fmt(s.single.litestreamCpu)}%` : ''}`)
+      .join('; ')}`,
+  );
   const failed = [plain, replicated].flatMap((s) => [s.batch.failed, s.single.failed]);
   if (failed.some((n) => n > 0)) console.log(`failed requests (non-2xx, errors, timeouts): ${failed.join(', ')}`);
 
