@@ -41,6 +41,8 @@ export interface IngestDeps {
   now?: () => number;
   /** Holds commits while true, on top of the WAL's own holds (tests use it to queue requests deterministically). */
   hold?: () => boolean;
+  /** Tests: the writer thread waits before each commit while `writerGate[0]` is 0 (see SqliteTelemetryWriter). */
+  writerGate?: Int32Array;
 }
 
 /** The ingest service's parts: its HTTP app and the write path behind it. */
@@ -88,6 +90,7 @@ export function createIngest(deps: IngestDeps): IngestService {
     // The checkpointer thread checkpoints: the writer's commits never do.
     ...(checkpointer && { walAutocheckpointPages: 0 }),
     ...(deps.now && { now: deps.now }),
+    ...(deps.writerGate && { gate: deps.writerGate }),
   });
   const walHold = checkpointer ? () => checkpointer.restarting : replicationBackpressure(wal, config.INGEST_WAL_MAX_MIB * 1024 * 1024);
   const extraHold = deps.hold;

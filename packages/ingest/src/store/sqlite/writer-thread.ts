@@ -30,6 +30,7 @@ port.on('message', (msg: ToThread) => {
   switch (msg.type) {
     case 'write': {
       receivedAt = msg.receivedAt;
+      if (init.gate) while (Atomics.load(init.gate, 0) === 0) Atomics.wait(init.gate, 0, 0);
       let reply: FromThread;
       try {
         reply = { type: 'done', id: msg.id, results: writeCommitted(decodeBatch(msg.batch)) };

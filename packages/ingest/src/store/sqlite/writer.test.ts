@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { event, startTestIngest } from '../../testing.js';
 
-// The writer thread behind the group-commit writer. Each test blocks the thread's commit deterministically
-// by holding telemetry.db's write lock on the test's own connection (the thread waits for it), and waits on
-// the writer's state, never on time.
+// The writer thread behind the group-commit writer. The tests keep a commit in flight deterministically: by
+// holding telemetry.db's write lock on the test's own connection (the thread waits for it), or, to end the
+// thread mid-write, with its test gate; they wait on the writer's state, never on time.
 const APP = 'com.dev.app';
 
 describe('writer thread', () => {
@@ -19,15 +19,16 @@ describe('writer thread', () => {
   });
 
   it('answers 503 (never 202) for the requests a dead thread took with it, stores none, and starts a new thread', async () => {
-    const t = await startTestIngest({ apps: [{ packageId: APP }] });
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    Atomics.store(gate, 0, 1);
+    const t = await startTestIngest({ apps: [{ packageId: APP }], writerGate: gate });
     try {
       expect((await t.post('/v1/events', { events: [event(APP)] })).status).toBe(202);
-      t.telemetry.exec('BEGIN IMMEDIATE');
+      Atomics.store(gate, 0, 0);
       const lost = [t.post('/v1/events', { events: [event(APP), event(APP)] }), t.post('/v1/events', { events: [event(APP)] })];
       await t.writer.when(() => t.writer.committing && t.store.pending === 1);
-      const killed = t.store.kill();
-      t.telemetry.exec('ROLLBACK');
-      await killed;
+      await t.store.kill();
+      Atomics.store(gate, 0, 1);
       const answers = await Promise.all(lost);
       expect(answers.map((r) => r.status)).toEqual([503, 503]);
       expect(answers[0]!.headers.get('retry-after')).toBe('1');

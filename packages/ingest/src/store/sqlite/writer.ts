@@ -11,6 +11,11 @@ export interface ThreadInit {
   maxEventTypesPerApp: number;
   /** Set when someone else checkpoints (ingest's checkpointer thread): 0 then. */
   walAutocheckpointPages?: number;
+  /**
+   * For tests: before each commit the thread waits while `gate[0]` is 0, so a write stays in flight in a
+   * way a test can end the thread in (a thread ended inside a SQLite call aborts the process: better-sqlite3).
+   */
+  gate?: Int32Array;
 }
 
 export type ToThread =
@@ -123,6 +128,7 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
       cacheMiB: this.opts.cacheMiB,
       maxEventTypesPerApp: this.opts.maxEventTypesPerApp,
       ...(this.autocheckpoint !== undefined && { walAutocheckpointPages: this.autocheckpoint }),
+      ...(this.opts.gate && { gate: this.opts.gate }),
     };
     const worker = new Worker(threadUrl(), { workerData: init });
     const inFlight: Thread['inFlight'] = new Map();
