@@ -84,7 +84,7 @@ function bytesPerEvent(path) {
 }
 
 /** (a) The raw limit: the same rows straight into the same schema, 1000 per transaction. */
-async function rawLimit() {
+export async function rawLimit() {
   const dir = mkdtempSync(join(tmpdir(), 'mosis-bench-raw-'));
   try {
     const path = databasePath(dir, 'telemetry');

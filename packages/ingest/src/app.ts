@@ -21,7 +21,7 @@ import { createIngestMetrics } from './metrics.js';
 import { DeviceHasher, loadDeviceSecret } from './privacy/device-hash.js';
 import { batchHandler, type BatchDeps } from './routes/batch-handler.js';
 import { crashesRoute, eventsRoute } from './routes/docs.js';
-import { SqliteTelemetryStore } from './store/sqlite-store.js';
+import { SqliteTelemetryWriter } from './store/sqlite/writer.js';
 import { toCrashRecord } from './validation/crashes.js';
 import { toEventRecord } from './validation/events.js';
 import { Checkpointer } from './write/checkpointer.js';
@@ -41,6 +41,8 @@ export interface IngestDeps {
   now?: () => number;
   /** Holds commits while true, on top of the WAL's own holds (tests use it to queue requests deterministically). */
   hold?: () => boolean;
+  /** Tests: the writer thread waits before each commit while `writerGate[0]` is 0 (see SqliteTelemetryWriter). */
+  writerGate?: Int32Array;
 }
 
 /** The ingest service's parts: its HTTP app and the write path behind it. */
@@ -49,12 +51,11 @@ export interface IngestService {
   /** Bytes of request bodies being read right now (bounded by INGEST_MAX_BODY_BYTES_IN_FLIGHT). */
   budget: BodyBudget;
   /**
-   * The one writer of telemetry.db. Other writes (rollup, retention) either run through
-   * `writer.exclusive(fn)` or are synchronous better-sqlite3 transactions on the same connection (they
-   * cannot interleave with a group commit, which is synchronous too).
+   * The write queue of telemetry.db; its commits run in the store's writer thread. Other writes (rollup,
+   * retention) run through `writer.exclusive(fn)` on `telemetry`, never while a commit is in flight.
    */
   writer: GroupCommitWriter;
-  store: SqliteTelemetryStore;
+  store: SqliteTelemetryWriter;
   apps: PortalAppCache;
   /** The WAL checkpoints' thread; absent under Litestream (which checkpoints). */
   checkpointer: Checkpointer | undefined;
@@ -75,13 +76,22 @@ export function createIngest(deps: IngestDeps): IngestService {
 
   const apps = new PortalAppCache(databasePath(config.DATA_DIR, 'portal'), log, deps.now).start(config.APP_CACHE_REFRESH_MS);
   const hasher = new DeviceHasher(loadDeviceSecret(config.DATA_DIR, config.DEVICE_HASH_SECRET));
-  const store = new SqliteTelemetryStore(telemetry, { maxEventTypesPerApp: config.MAX_EVENT_TYPES_PER_APP, ...(deps.now && { now: deps.now }) });
   let writer: GroupCommitWriter | undefined;
   const budget = new BodyBudget(config.INGEST_MAX_BODY_BYTES_IN_FLIGHT);
   const ingestMetrics = createIngestMetrics(metrics, () => writer, apps, () => budget.inUse);
   const wal = new WalIndexReader(telemetry.name);
   // Under Litestream, Litestream checkpoints and ingest waits for it; otherwise a thread of ours checkpoints.
-  const checkpointer = config.LITESTREAM ? undefined : new Checkpointer(telemetry, wal, log);
+  const checkpointer = config.LITESTREAM ? undefined : new Checkpointer(telemetry, wal, log, (pages) => store.setAutocheckpoint(pages));
+  const store = new SqliteTelemetryWriter(telemetry.name, {
+    log,
+    litestream: config.LITESTREAM,
+    cacheMiB: config.TELEMETRY_CACHE_MIB,
+    maxEventTypesPerApp: config.MAX_EVENT_TYPES_PER_APP,
+    // The checkpointer thread checkpoints: the writer's commits never do.
+    ...(checkpointer && { walAutocheckpointPages: 0 }),
+    ...(deps.now && { now: deps.now }),
+    ...(deps.writerGate && { gate: deps.writerGate }),
+  });
   const walHold = checkpointer ? () => checkpointer.restarting : replicationBackpressure(wal, config.INGEST_WAL_MAX_MIB * 1024 * 1024);
   const extraHold = deps.hold;
   writer = new GroupCommitWriter(

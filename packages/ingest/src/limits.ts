@@ -52,10 +52,13 @@ export const DEFAULT_FLUSH_MAX_EVENTS = 2_000;
 export const DEFAULT_FLUSH_INTERVAL_MS = 4;
 /**
  * Default, under Litestream: WAL bytes above which commits wait until Litestream has copied and
- * checkpointed the WAL (write/wal-index.ts). Above Litestream's own RESTART point (10 000 pages, ~40 MiB,
- * litestream.yml), so it holds only when Litestream falls behind.
+ * checkpointed the WAL (write/wal-index.ts). Well above Litestream's own RESTART point (10 000 pages, ~40 MiB,
+ * litestream.yml) plus what is written until its next sync, so it holds only when Litestream falls behind: at
+ * 64 MiB it held every commit between two syncs under full load (README, Operations).
  */
-export const DEFAULT_WAL_MAX_MIB = 64;
+export const DEFAULT_WAL_MAX_MIB = 128;
+/** The writer thread retries taking the write lock this often while another connection holds it. */
+export const WRITER_BUSY_RETRY_MS = 1;
 /** How often a held commit looks again. */
 export const WAL_HOLD_POLL_MS = 10;
 /** Longest a commit is held: after it, ingest writes anyway (and warns) rather than stall on a stuck Litestream. */

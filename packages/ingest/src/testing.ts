@@ -42,6 +42,8 @@ export async function startTestIngest(
     dataDir?: string;
     /** Holds commits while true: requests queue up and then commit together (see GroupCommitWriter.when). */
     hold?: () => boolean;
+    /** The writer thread waits before each commit while `writerGate[0]` is 0. */
+    writerGate?: Int32Array;
     /** Receives the service's log lines at `info` and above (silent otherwise). */
     log?: (line: string) => void;
   } = {},
@@ -52,7 +54,7 @@ export async function startTestIngest(
   const config = loadIngestConfig({ DATA_DIR: dataDir, LOG_LEVEL: 'silent', APP_CACHE_REFRESH_MS: '50', ...opts.env });
   const telemetry = openDatabase(databasePath(dataDir, 'telemetry'), { litestream: config.LITESTREAM });
   await migrateUp(telemetry, DATABASES.telemetry.migrations);
-  const service = createIngest({ config, telemetry, log: opts.log ? createLogger('ingest', 'info', opts.log) : createLogger('ingest', 'silent'), ...(opts.now && { now: opts.now }), ...(opts.hold && { hold: opts.hold }) });
+  const service = createIngest({ config, telemetry, log: opts.log ? createLogger('ingest', 'info', opts.log) : createLogger('ingest', 'silent'), ...(opts.now && { now: opts.now }), ...(opts.hold && { hold: opts.hold }), ...(opts.writerGate && { writerGate: opts.writerGate }) });
   return {
     ...service,
     dataDir,

@@ -13,6 +13,11 @@ export const MAINTENANCE_LEASE = 'maintenance';
 export const LEASE_TTL_MS = 10 * 60_000;
 /** How often a waiting `ops` command retries a held lease. */
 export const LEASE_POLL_MS = 250;
+/**
+ * A held lease is written again at most this often, however often a job calls `renew` (every step): each
+ * write takes telemetry.db's write lock on the main thread, which waits there while the writer thread commits.
+ */
+export const LEASE_RENEW_INTERVAL_MS = LEASE_TTL_MS / 10;
 
 export type JobName = 'rollup' | 'prune';
 
@@ -72,9 +77,13 @@ export async function withMaintenanceLease<T>(
     if (Date.now() >= deadline) throw new LeaseBusyError(leaseHolder(db, MAINTENANCE_LEASE, now()) ?? 'unknown');
     await new Promise((r) => setTimeout(r, LEASE_POLL_MS));
   }
+  let renewedAt = now();
   try {
     return await fn(() => {
-      if (!renewLease(db, MAINTENANCE_LEASE, holder, now())) throw new Error('maintenance lease lost');
+      const t = now();
+      if (t - renewedAt < LEASE_RENEW_INTERVAL_MS) return;
+      if (!renewLease(db, MAINTENANCE_LEASE, holder, t)) throw new Error('maintenance lease lost');
+      renewedAt = t;
     });
   } finally {
     releaseLease(db, MAINTENANCE_LEASE, holder);

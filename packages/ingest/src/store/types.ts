@@ -69,3 +69,25 @@ export interface TelemetryStore {
   /** Forgets cached schema knowledge (partitions, dimensions) after someone else changed the schema. */
   invalidate(): void;
 }
+
+/**
+ * The write path's view of storage: what the group-commit writer (write/group-commit.ts) calls. Asynchronous,
+ * so an implementation may commit off the event loop (SQLite in a worker thread) or over the network
+ * (PostgreSQL). `write` resolves once the rows are durable, with one result per request, in order; it rejects
+ * (having stored nothing) if it cannot, and with a `WriterUnavailableError` if it cannot tell whether it did.
+ */
+export interface TelemetryWriter {
+  write(requests: readonly WriteRequest[]): Promise<WriteResult[]>;
+  /** Forgets cached schema knowledge (partitions, dimensions) after someone else changed the schema. */
+  invalidate(): void;
+  /** Ends the writer once the writes handed in so far have finished; later writes start it again. */
+  close(): Promise<void>;
+}
+
+/**
+ * The writer lost the writes in flight without knowing whether they committed (its thread or connection
+ * died): they are answered 503, never 202, and not retried (an event without an id would be stored twice).
+ */
+export class WriterUnavailableError extends Error {
+  override readonly name = 'WriterUnavailableError';
+}

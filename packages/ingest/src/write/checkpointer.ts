@@ -36,6 +36,8 @@ export class Checkpointer {
     private readonly db: DB,
     private readonly wal: WalIndexReader,
     private readonly log: Logger,
+    /** Gives the writer's own connection (in its thread) an auto-checkpoint again, after a fall-back. */
+    private readonly writerAutocheckpoint?: (pages: number) => void,
   ) {
     // From here on the writer's commits never checkpoint.
     db.pragma('wal_autocheckpoint = 0');
@@ -106,6 +108,7 @@ export class Checkpointer {
     Atomics.store(this.state, 3, 0);
     Atomics.notify(this.state, 3);
     if (this.db.open) this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
+    this.writerAutocheckpoint?.(WAL_AUTOCHECKPOINT_PAGES);
   }
 
   /** Stops polling and ends the thread (after a checkpoint in progress). */

@@ -1,6 +1,6 @@
 import { ApiError, type Logger } from '@mosis/shared';
 import { QUEUE_FULL_LOG_INTERVAL_MS, RETRY_AFTER_SECONDS, WAL_HOLD_MAX_MS, WAL_HOLD_POLL_MS } from '../limits.js';
-import type { TelemetryStore, WriteRequest, WriteResult } from '../store/types.js';
+import { WriterUnavailableError, type TelemetryWriter, type WriteRequest, type WriteResult } from '../store/types.js';
 
 export interface WriterOptions {
   /** Queued events above which submit() refuses (503). */
@@ -42,10 +42,12 @@ interface Pending {
  * The one writer of telemetry.db: a bounded queue of requests' rows committed together (group commit).
  * A flush runs when `flushMaxEvents` rows are waiting or `flushIntervalMs` after the first one, commits
  * everything waiting (up to `flushMaxEvents` rows per transaction) in one `BEGIN IMMEDIATE` transaction,
- * and only then resolves each request's promise: a 202 means committed.
+ * and only then resolves each request's promise: a 202 means committed. The commit itself is asynchronous
+ * (the SQLite store commits in a worker thread): one flush is in flight at a time, and requests queue up
+ * meanwhile for the next one.
  *
- * Other writes to telemetry.db (retention, rollup) go through `exclusive()`, which runs them between
- * flushes on the same connection.
+ * Other writes to telemetry.db (retention, rollup) go through `exclusive()`, which runs them on the main
+ * thread's connection between flushes, never while one is in flight, so they never wait for the write lock.
  */
 export class GroupCommitWriter {
   private queue: Pending[] = [];
@@ -55,6 +57,8 @@ export class GroupCommitWriter {
   private immediate: NodeJS.Immediate | undefined;
   private closed = false;
   private idleWaiters: Array<() => void> = [];
+  /** A commit is in flight (at most one). */
+  private flushing = false;
   private jobs: Array<() => void> = [];
   /** When the current hold began (performance.now()), if the next commit is being held. */
   private heldSince: number | undefined;
@@ -66,7 +70,7 @@ export class GroupCommitWriter {
   private watchers: Array<{ test: () => boolean; resolve: () => void }> = [];
 
   constructor(
-    private readonly store: TelemetryStore,
+    private readonly store: TelemetryWriter,
     private readonly opts: WriterOptions,
     private readonly log: Logger,
     onFlush?: (s: FlushStats) => void,
@@ -86,6 +90,11 @@ export class GroupCommitWriter {
   /** True when new requests are refused (503): the queue is over its bound, or the writer is closing. */
   get saturated(): boolean {
     return this.closed || this.queuedRows >= this.opts.maxQueuedEvents || this.queuedBytes >= this.opts.maxQueuedBytes;
+  }
+
+  /** True while a commit is in flight. */
+  get committing(): boolean {
+    return this.flushing;
   }
 
   /** True while the next commit waits for `hold`: nothing queued can be committed (or answered) meanwhile. */
@@ -125,9 +134,10 @@ export class GroupCommitWriter {
   }
 
   /**
-   * Runs `fn` (a synchronous write on the same connection, e.g. a retention or rollup transaction) at the
-   * start of the next flush, so it never waits behind a long queue and never interleaves with a group
-   * commit; the store then reloads what it caches (partitions may have been dropped).
+   * Runs `fn` (a synchronous write on the main thread's connection, e.g. a retention or rollup transaction)
+   * at the start of the next flush, so it never waits behind a long queue, and never while a group commit is
+   * in flight: the writer's lock is free, so `fn` never waits for it (nor stalls the event loop doing so).
+   * The store then reloads what it caches (partitions may have been dropped).
    */
   exclusive<T>(fn: () => T): Promise<T> {
     return new Promise<T>((resolve, reject) => {
@@ -146,15 +156,16 @@ export class GroupCommitWriter {
 
   /** Resolves when everything queued so far is committed (or failed). */
   idle(): Promise<void> {
-    if (this.queue.length === 0) return Promise.resolve();
-    this.scheduleNow();
+    if (this.queue.length === 0 && !this.flushing) return Promise.resolve();
+    if (!this.flushing) this.scheduleNow();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  /** Refuses new requests, then commits everything queued. */
+  /** Refuses new requests, commits everything queued, then ends the store's writer (its thread). */
   async close(): Promise<void> {
     this.closed = true;
     await this.idle();
+    await this.store.close();
   }
 
   private schedule(): void {
@@ -174,6 +185,8 @@ export class GroupCommitWriter {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.immediate = undefined;
+    // The commit in flight schedules the next flush (and the jobs) when it ends.
+    if (this.flushing) return;
     const jobs = this.jobs.splice(0);
     for (const job of jobs) job();
     if (this.queue.length === 0) return this.notifyIdle();
@@ -192,23 +205,30 @@ export class GroupCommitWriter {
       rows += this.queue[n]!.request.rows.length;
       n++;
     }
-    const batch = this.queue.splice(0, n);
+    this.flushing = true;
+    void this.commit(this.queue.splice(0, n), rows, heldSeconds);
+    this.changed();
+  }
+
+  private async commit(batch: Pending[], rows: number, heldSeconds: number): Promise<void> {
     const start = performance.now();
     let ok = true;
     try {
-      const results = this.store.write(batch.map((p) => p.request));
+      const results = await this.store.write(batch.map((p) => p.request));
       this.release(batch);
       batch.forEach((p, i) => p.resolve(results[i]!));
     } catch (err) {
       ok = false;
       this.release(batch);
-      this.writeOneByOne(batch, err);
+      await this.writeOneByOne(batch, err);
     }
+    this.flushing = false;
     const stats: FlushStats = { requests: batch.length, rows, seconds: (performance.now() - start) / 1000, ok, heldSeconds };
     for (const listener of this.flushListeners) listener(stats);
 
-    if (this.queue.length === 0) this.notifyIdle();
-    else this.schedule();
+    // What queued during the commit has waited at least that long: it goes at once, with any job.
+    if (this.jobs.length > 0 || this.queue.length > 0) this.scheduleNow();
+    else this.notifyIdle();
     this.changed();
   }
 
@@ -225,20 +245,22 @@ export class GroupCommitWriter {
 
   /**
    * A failed group commit is retried request by request, so one request whose rows cannot be written
-   * does not fail the others; a request that fails alone gets a 503 (nothing of it stored).
+   * does not fail the others; a request that fails alone gets a 503 (nothing of it stored). A writer that
+   * lost the commit in flight (WriterUnavailableError) cannot say whether it committed: no retry, all 503.
    */
-  private writeOneByOne(batch: Pending[], groupError: unknown): void {
+  private async writeOneByOne(batch: Pending[], groupError: unknown): Promise<void> {
+    if (groupError instanceof WriterUnavailableError) {
+      this.log.error('group commit lost with the writer, answering its requests 503', { err: groupError, requests: batch.length });
+      for (const p of batch) p.reject(storageUnavailable(groupError));
+      return;
+    }
     this.log.error('group commit failed, retrying requests one by one', { err: groupError, requests: batch.length });
     for (const p of batch) {
       try {
-        p.resolve(this.store.write([p.request])[0]!);
+        p.resolve((await this.store.write([p.request]))[0]!);
       } catch (err) {
         this.log.error('write failed', { err });
-        p.reject(
-          new ApiError(503, 'unavailable', 'storage is unavailable, retry later', { retry_after: RETRY_AFTER_SECONDS }, {
-            'Retry-After': String(RETRY_AFTER_SECONDS),
-          }, { cause: err }),
-        );
+        p.reject(storageUnavailable(err));
       }
     }
   }
@@ -285,6 +307,10 @@ export class GroupCommitWriter {
     this.idleWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+function storageUnavailable(cause: unknown): ApiError {
+  return new ApiError(503, 'unavailable', 'storage is unavailable, retry later', { retry_after: RETRY_AFTER_SECONDS }, { 'Retry-After': String(RETRY_AFTER_SECONDS) }, { cause });
 }
 
 function queueFull(closing: boolean): ApiError {
