@@ -119,3 +119,9 @@ export const MAX_POSITION_PARTITIONS = 160;
 export const PG_WRITE_TX_TIMEOUT_MS = 2_000;
 /** The settle delay: the write bound and a margin for clock steps between the server's sessions. */
 export const PG_SETTLE_MS = 2 * PG_WRITE_TX_TIMEOUT_MS + 1_000;
+/** PostgreSQL rollup: raw rows folded per step (one transaction of set-based SQL). */
+export const PG_ROLLUP_STEP_ROWS = 20_000;
+/** PostgreSQL retention: rows deleted per transaction when trimming the boundary month. */
+export const PG_TRIM_CHUNK_ROWS = 10_000;
+/** Position samples older than this are deleted (only the newest settled one is ever read). */
+export const PG_POSITION_SAMPLE_KEEP_MS = 3_600_000;
