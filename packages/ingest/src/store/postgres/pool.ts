@@ -40,9 +40,11 @@ export function openPgPool(url: string, opts: PgPoolOptions = {}): PgPool {
     application_name: opts.applicationName ?? 'mosis',
     ...(opts.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs } : {}),
   });
-  // An idle connection the server closed (restart, failover) must not crash the process: the pool drops it
-  // and the next query opens a new one.
+  // A connection the server closed (restart, failover, a terminated session) must not crash the process:
+  // idle, the pool drops it; checked out, the query in flight rejects and the caller handles that. Without
+  // these listeners node-postgres emits an unhandled 'error'.
   pool.on('error', () => {});
+  pool.on('connect', (client) => void client.on('error', () => {}));
   return pool;
 }
 
