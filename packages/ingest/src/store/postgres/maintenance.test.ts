@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { deviceLockKey, LOCK_NS_DEVICE } from './locks.js';
+import { deviceLockKey, hash32, LOCK_NS_DEVICE, LOCK_NS_JOBS } from './locks.js';
 import { PgLeaseBusyError, PgTelemetryMaintenance } from './maintenance.js';
 import { openPgPool, type PgPool } from './pool.js';
 import { createMigratedPgDatabase, describePg } from './testing.js';
@@ -46,20 +46,23 @@ describePg('PostgreSQL maintenance: lease, bounded writes, settled position', ()
     // A holder that dies mid-run (its session ends) frees the lease for the next process.
     const dying = pool();
     const c = new PgTelemetryMaintenance({ pool: dying });
-    let unstick!: () => void;
-    const stuck = c.withLease('maintenance', () => new Promise<void>((r) => (unstick = r)));
+    let unstick: (() => void) | undefined;
+    let cEntered!: () => void;
+    const cInside = new Promise<void>((r) => (cEntered = r));
+    const stuck = c.withLease('maintenance', () => {
+      cEntered();
+      return new Promise<void>((r) => (unstick = r));
+    });
     void stuck.catch(() => {});
-    // Wait until c holds it, then end its session from outside, as a crash would.
-    for (;;) {
-      const r = await db.pool.query<{ pid: number }>(
-        "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity s ON s.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND s.datname = current_database()",
-      );
-      if (r.rows[0]) {
-        await db.pool.query('SELECT pg_terminate_backend($1)', [r.rows[0].pid]);
-        break;
-      }
-      await new Promise((r) => setImmediate(r));
-    }
+    // Once c holds it, end its session from outside, as a crash would.
+    await cInside;
+    const holder = await db.pool.query<{ pid: number }>(
+      `SELECT l.pid FROM pg_locks l WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2
+         AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
+      [LOCK_NS_JOBS, hash32('maintenance') >>> 0],
+    );
+    expect(holder.rows).toHaveLength(1);
+    await db.pool.query('SELECT pg_terminate_backend($1)', [holder.rows[0]!.pid]);
     for (let i = 0; ; i++) {
       try {
         expect(await b.withLease('maintenance', async () => 'b after crash')).toBe('b after crash');
@@ -71,7 +74,7 @@ describePg('PostgreSQL maintenance: lease, bounded writes, settled position', ()
       }
     }
     // The dead holder's run ends; its connection goes back to the pool and is dropped.
-    unstick();
+    unstick?.();
     await stuck.catch(() => {});
   });
 

@@ -1,12 +1,11 @@
 import pg from 'pg';
+import { DEFAULT_PG_POOL_MAX } from '../../limits.js';
 
 /**
  * The one place connections to the telemetry PostgreSQL are made: a small pool (PostgreSQL serves each
  * connection with a process; a few suffice for group commit, maintenance and reads).
  */
 
-/** Connections per pool by default: one flush in flight, maintenance, and reads beside them. */
-export const DEFAULT_PG_POOL_MAX = 4;
 /** A connection idle this long is closed (the pool reopens on demand). */
 const PG_IDLE_TIMEOUT_MS = 30_000;
 /** Connecting longer than this fails the query that needed it, rather than hanging it. */

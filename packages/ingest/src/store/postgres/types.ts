@@ -11,3 +11,12 @@ export interface TelemetryWriter {
   invalidate(): void;
   close(): Promise<void>;
 }
+
+/**
+ * The writer lost the commit in flight without knowing whether it committed (the connection died during
+ * COMMIT): its requests must be answered 503 and not retried (an event without an id would be stored
+ * twice). Same meaning as h14-speed's WriterUnavailableError in store/types.ts; the lead reconciles.
+ */
+export class WriterUnavailableError extends Error {
+  override readonly name = 'WriterUnavailableError';
+}

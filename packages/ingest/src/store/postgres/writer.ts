@@ -3,7 +3,7 @@ import type { CrashRecord, EventRecord, RowRejection, WriteRequest, WriteResult 
 import { deviceLockKey, hash32, LOCK_NS_APP_TYPES, LOCK_NS_DEVICE } from './locks.js';
 import { ensurePgPartitions, monthOfMs, monthsAhead, pgPartitionName, type PgPartitionKind } from './partitions.js';
 import type { PgClient, PgPool } from './pool.js';
-import type { TelemetryWriter } from './types.js';
+import { WriterUnavailableError, type TelemetryWriter } from './types.js';
 
 const DAY_MS = 86_400_000;
 
@@ -136,20 +136,28 @@ export class PgTelemetryWriter implements TelemetryWriter {
           `BEGIN; SET LOCAL statement_timeout = ${timeout}; SET LOCAL idle_in_transaction_session_timeout = ${timeout}` +
             (this.txTimeoutSupported ? `; SET LOCAL transaction_timeout = ${timeout}` : ''),
         );
+        let results: WriteResult[];
         try {
-          const results = await this.writeIn(client, requests, receivedAt);
-          await client.query('COMMIT');
-          return results;
+          results = await this.writeIn(client, requests, receivedAt);
         } catch (err) {
           await client.query('ROLLBACK').catch(() => {});
           throw err;
         }
+        try {
+          await client.query('COMMIT');
+        } catch (err) {
+          // The server answered (an SQLSTATE): it rolled back. No answer: it may or may not have committed.
+          if ((err as { code?: unknown }).code === undefined) throw new WriterUnavailableError(`telemetry commit outcome unknown: ${(err as Error).message}`, { cause: err });
+          throw err;
+        }
+        return results;
       } finally {
         client.release();
       }
     } catch (err) {
       // Dimension ids made inside the rolled-back transaction do not exist; partitions may have gone.
       this.invalidate();
+      if (err instanceof WriterUnavailableError) throw err;
       throw new Error(`telemetry write: ${(err as Error).message}`, { cause: err });
     }
   }
