@@ -8,6 +8,7 @@ const SUITES = {
   ingest: () => import('./ingest.mjs'),
   rollup: () => import('./rollup.mjs'),
   packages: () => import('./packages.mjs'),
+  pg: () => import('./pg.mjs'),
 };
 
 const wanted = process.argv.slice(2);
