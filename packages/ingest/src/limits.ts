@@ -121,6 +121,8 @@ export const PG_WRITE_TX_TIMEOUT_MS = 2_000;
 export const PG_SETTLE_MS = 2 * PG_WRITE_TX_TIMEOUT_MS + 1_000;
 /** PostgreSQL connections per ingest process by default: one flush in flight, the maintenance lease and a job, reads. */
 export const DEFAULT_PG_POOL_MAX = 4;
+/** A rollup waits out a settle delay up to this long (so its run folds what was stored just before it). */
+export const PG_SETTLE_WAIT_MAX_MS = 60_000;
 /** PostgreSQL rollup: raw rows folded per step (one transaction of set-based SQL). */
 export const PG_ROLLUP_STEP_ROWS = 20_000;
 /** PostgreSQL retention: rows deleted per transaction when trimming the boundary month. */

@@ -4,6 +4,7 @@ import { loadIngestConfig } from '../config.js';
 import { DEFAULT_PRUNE_SCHEDULE } from '../jobs/scheduler.js';
 import { eventRecord } from './contract/backends.js';
 import { openTelemetry, type PgTelemetryBackend } from './backend.js';
+import { openPgPool } from './postgres/pool.js';
 import { startPgScheduledJobs } from './postgres/scheduler.js';
 import { createTestPgDatabase, describePg, type TestPgDatabase } from './postgres/testing.js';
 
@@ -52,7 +53,6 @@ describePg('openTelemetry on PostgreSQL, two ingest processes', () => {
     expect(res).toEqual([[{ stored: 50, duplicates: 0 }], [{ stored: 50, duplicates: 0 }]]);
 
     // Both processes' schedulers run the jobs at once (the lease itself: postgres/maintenance.test.ts).
-    // Folding needs settled positions: the first runs only sample the sequences (PG_SETTLE_MS).
     const schedule = { ROLLUP_SCHEDULE: '0 0 1 1 *', PRUNE_SCHEDULE: DEFAULT_PRUNE_SCHEDULE, RETENTION_DAYS: 90, LITESTREAM: false };
     const jobs = both.map((b) => startPgScheduledJobs({ maintenance: b.maintenance, config: schedule, log }));
     try {
@@ -64,5 +64,13 @@ describePg('openTelemetry on PostgreSQL, two ingest processes', () => {
     expect(lines.filter((l) => JSON.parse(l).level === 'error')).toEqual([]);
     const runs = await both[1]!.maintenance.jobRuns();
     expect(runs.map((r) => [r.job, r.ok])).toEqual([['prune', 1], ['rollup', 1]]);
+    // The rollup waited out the settle delay, so both processes' rows are in the aggregates, once.
+    const pool = openPgPool(db.url);
+    try {
+      const sum = await pool.query<{ n: bigint }>('SELECT sum(count)::bigint AS n FROM telemetry_daily');
+      expect(sum.rows[0]!.n).toBe(100n);
+    } finally {
+      await pool.end();
+    }
   });
 });

@@ -112,5 +112,8 @@ describePg('PostgreSQL maintenance: lease, bounded writes, settled position', ()
     expect(runs).toEqual([expect.objectContaining({ job: 'rollup', ok: 1, error: null })]);
     expect(JSON.parse(runs[0]!.summary!)).toMatchObject({ rows: stats.rows });
     expect((await eager.rowsWaiting()).events).toBe(0n);
+    // With a short delay, a run right after a write waits it out once and folds the write.
+    await writer.write([{ kind: 'events', rows: Array.from({ length: 7 }, () => eventRecord({ appId: 'settle', deviceHash: 6n })) }]);
+    expect(await new PgTelemetryMaintenance({ pool: p, settleMs: 200 }).rollup()).toMatchObject({ rows: 7 });
   });
 });

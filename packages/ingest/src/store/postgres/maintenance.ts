@@ -1,11 +1,12 @@
 import type { Logger } from '@mosis/shared';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import type { RollupStats } from '../../jobs/rollup.js';
 import { retentionCutoffDay } from '../../jobs/retention.js';
 import { dayNumberOf, dayOfNumber, lastDayOfMonth } from '../../jobs/days.js';
 import { LEASE_TTL_MS, type JobName, type JobRun } from '../../jobs/job-state.js';
-import { PG_POSITION_SAMPLE_KEEP_MS, PG_ROLLUP_STEP_ROWS, PG_SETTLE_MS, PG_TRIM_CHUNK_ROWS } from '../../limits.js';
+import { PG_POSITION_SAMPLE_KEEP_MS, PG_ROLLUP_STEP_ROWS, PG_SETTLE_MS, PG_SETTLE_WAIT_MAX_MS, PG_TRIM_CHUNK_ROWS } from '../../limits.js';
 import { DeviceSketch } from '../../sketch/device-sketch.js';
 import { DIM, DIM_NAME, firstOpenDay, sketchPrecision, type Dim } from '../sqlite/aggregates.js';
 import { hash32, LOCK_NS_JOBS, LOCK_NS_PARTITIONS } from './locks.js';
@@ -21,7 +22,8 @@ import { inTransaction, type PgClient, type PgPool } from './pool.js';
  * time order and commit out of order across sessions, so a run folds only up to a *settled* position: a
  * sample of the raw table's sequence taken more than PG_SETTLE_MS ago (every inserting transaction is
  * bounded by less, see the writer), whose ids all belong to ended transactions. Each run samples the
- * sequences; with the scheduler's 20 s runs an event reaches the aggregates in well under a minute.
+ * sequences, waits out the delay and samples again: with the scheduler's 20 s runs an event reaches the
+ * aggregates within about 20 s + PG_SETTLE_MS + the run's own time.
  *
  * Each step is one transaction: it checks the position is still where the step starts (FOR UPDATE: a
  * second rollup waits, then fails rather than count twice), folds the step's rows with set-based SQL
@@ -116,9 +118,22 @@ export class PgTelemetryMaintenance {
     return out;
   }
 
-  /** Folds the settled rows into the aggregates, then closes the days older than OPEN_DAYS. */
+  /**
+   * Folds the settled rows into the aggregates, then closes the days older than OPEN_DAYS. Rows stored
+   * since the last sample settle only after the delay: when the delay is short (PG_SETTLE_WAIT_MAX_MS),
+   * the run waits it out once, so an event reaches the aggregates by the next run after it, not the one after.
+   */
   async rollup(opts: { signal?: AbortSignal; onStep?: () => void } = {}): Promise<RollupStats> {
     const stats: RollupStats = { steps: 0, rows: 0, skippedRows: 0, closedDays: 0, aborted: false };
+    const settle = this.opts.settleMs ?? PG_SETTLE_MS;
+    if (settle > 0 && settle <= PG_SETTLE_WAIT_MAX_MS) {
+      for (const kind of ['events', 'crashes'] as const) await this.settledPosition(kind);
+      try {
+        await delay(settle, undefined, { signal: opts.signal });
+      } catch {
+        return { ...stats, aborted: true };
+      }
+    }
     for (const kind of ['events', 'crashes'] as const) {
       const settled = await this.settledPosition(kind);
       let from = await this.position(kind);
