@@ -14,6 +14,9 @@ export default defineConfig({
   },
   test: {
     include: ['packages/*/src/**/*.test.ts'],
+    // One PostgreSQL server per run for the telemetry-on-PostgreSQL tests (skipped without one, unless
+    // MOSIS_REQUIRE_POSTGRES=1).
+    globalSetup: ['packages/ingest/src/store/postgres/test-server.ts'],
     // Under CI a JSON report too, from which .ci/run prints a plain "N passed, N failed" line.
     reporters: process.env.CI ? ['default', ['json', { outputFile: '.vitest-report.json' }]] : ['default'],
     testTimeout: 60_000,

@@ -9,6 +9,7 @@ const SUITES = {
   rollup: () => import('./rollup.mjs'),
   packages: () => import('./packages.mjs'),
   speed: () => import('./speed.mjs'),
+  pg: () => import('./pg.mjs'),
 };
 
 const wanted = process.argv.slice(2);

@@ -10,6 +10,7 @@ import {
   DEFAULT_WAL_MAX_MIB,
   DEFAULT_QUEUE_MAX_EVENTS,
   DEFAULT_MAX_EVENT_TYPES_PER_APP,
+  DEFAULT_PG_POOL_MAX,
   RAW_RETENTION_DAYS,
 } from './limits.js';
 
@@ -49,6 +50,17 @@ export const ingestConfigSchema = baseConfigSchema.extend({
    * `event_type_limit`, known types keep working. Bounds what analytics must answer per app and day.
    */
   MAX_EVENT_TYPES_PER_APP: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_MAX_EVENT_TYPES_PER_APP),
+  /**
+   * Telemetry on PostgreSQL (postgres://user:password@host:port/database): raw partitions, aggregates,
+   * rollup and retention there instead of telemetry.db, and several ingest processes may serve at once.
+   * Unset: SQLite, as before.
+   */
+  TELEMETRY_DATABASE_URL: z.preprocess(
+    (v) => (v === '' ? undefined : v),
+    z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL').optional(),
+  ),
+  /** Connections per ingest process to TELEMETRY_DATABASE_URL (group commit, maintenance, reads). */
+  TELEMETRY_PG_POOL_MAX: z.coerce.number().int().min(2).max(64).default(DEFAULT_PG_POOL_MAX),
 });
 
 export type IngestConfig = z.infer<typeof ingestConfigSchema>;

@@ -112,3 +112,23 @@ export const MAX_CRASH_GROUP_APP_VERSIONS = 100;
 export const TAIL_SCAN_ROWS = 20_000;
 /** Event partitions (months) a tail position names at most: 10 years of retention and some. */
 export const MAX_POSITION_PARTITIONS = 160;
+
+/**
+ * Telemetry on PostgreSQL (store/postgres/): every transaction that inserts raw rows is bounded by this
+ * (statement_timeout per statement, transaction_timeout where the server has it, idle in transaction on
+ * the pool), so an id handed out longer ago than PG_SETTLE_MS belongs to a committed or aborted row: the
+ * rollup and the live tail read only up to such a settled position.
+ */
+export const PG_WRITE_TX_TIMEOUT_MS = 2_000;
+/** The settle delay: the write bound and a margin for clock steps between the server's sessions. */
+export const PG_SETTLE_MS = 2 * PG_WRITE_TX_TIMEOUT_MS + 1_000;
+/** PostgreSQL connections per ingest process by default: one flush in flight, the maintenance lease and a job, reads. */
+export const DEFAULT_PG_POOL_MAX = 4;
+/** A rollup waits out a settle delay up to this long (so its run folds what was stored just before it). */
+export const PG_SETTLE_WAIT_MAX_MS = 60_000;
+/** PostgreSQL rollup: raw rows folded per step (one transaction of set-based SQL). */
+export const PG_ROLLUP_STEP_ROWS = 20_000;
+/** PostgreSQL retention: rows deleted per transaction when trimming the boundary month. */
+export const PG_TRIM_CHUNK_ROWS = 10_000;
+/** Position samples older than this are deleted (only the newest settled one is ever read). */
+export const PG_POSITION_SAMPLE_KEEP_MS = 3_600_000;

@@ -1,0 +1,19 @@
+DROP TABLE app_registry;
+DROP SEQUENCE app_registry_version;
+DROP TABLE job_leases;
+DROP TABLE job_runs;
+DROP TABLE retention_watermark;
+DROP TABLE crash_daily_devices;
+DROP TABLE crash_daily;
+DROP TABLE device_days;
+DROP TABLE telemetry_daily_dims;
+DROP TABLE telemetry_daily;
+DROP TABLE rollup_positions;
+DROP TABLE position_samples;
+-- Dropping a partitioned table drops its partitions.
+DROP TABLE crash_reports;
+DROP TABLE telemetry_events;
+DROP TABLE telemetry_partitions;
+DROP TABLE app_event_types;
+DROP TABLE dim_event_types;
+DROP TABLE dim_apps;
