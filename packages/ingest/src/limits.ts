@@ -109,3 +109,14 @@ export const MAX_CRASH_GROUP_APP_VERSIONS = 100;
 export const TAIL_SCAN_ROWS = 20_000;
 /** Event partitions (months) a tail position names at most: 10 years of retention and some. */
 export const MAX_POSITION_PARTITIONS = 160;
+
+/**
+ * PostgreSQL (store/postgres/): the settle delay D. Every transaction that inserts raw rows ends (commits,
+ * or is cut by its statement timeout) within less than this, so ids handed out more than D ago are
+ * settled: the rollup and the live tail read only up to them. The live tail on PostgreSQL lags by about D.
+ */
+export const PG_SETTLE_DELAY_MS = 3_000;
+/** PostgreSQL: a read of analytics is cut after this long (statement_timeout of its transaction). */
+export const PG_READ_TIMEOUT_MS = 15_000;
+/** PostgreSQL: connections of the core API's read-only pool. */
+export const PG_READ_POOL_MAX = 3;
