@@ -10,7 +10,7 @@ import {
   openDatabase,
   startServer,
 } from '@mosis/shared';
-import { openSqliteTelemetryReads, readDeviceSecret } from '@mosis/ingest';
+import { openPgTelemetryReads, openSqliteTelemetryReads, readDeviceSecret } from '@mosis/ingest';
 import { createCoreApp, createPackageStorage, SERVICE_NAME } from './app.js';
 import { loadCoreConfig, packageGcGraceMs } from './config.js';
 import { startPackageGc } from './package-files/gc.js';
@@ -25,14 +25,18 @@ async function main(): Promise<void> {
     if (applied.length) log.info('migrated portal.db', { applied });
   }
 
-  // telemetry.db belongs to ingest and may not exist yet: the reads open it read-only on first use. So may
-  // the device-hash secret, which ingest creates on its first start: read it once it is there.
+  // Telemetry belongs to ingest: telemetry.db may not exist yet (the reads open it read-only on first use),
+  // nor PostgreSQL's schema (reads answer empty until ingest migrates it). So may the device-hash secret,
+  // which ingest creates on its first start: read it once it is there.
   let deviceSecret: string | undefined;
-  const telemetry = openSqliteTelemetryReads({
-    path: databasePath(config.DATA_DIR, 'telemetry'),
+  const readsOpts = {
     deviceSecret: () => (deviceSecret ??= readDeviceSecret(config.DATA_DIR, config.DEVICE_HASH_SECRET)),
     retentionDays: config.RETENTION_DAYS,
-  });
+  };
+  const telemetry = config.TELEMETRY_DATABASE_URL
+    ? openPgTelemetryReads({ ...readsOpts, url: config.TELEMETRY_DATABASE_URL })
+    : openSqliteTelemetryReads({ ...readsOpts, path: databasePath(config.DATA_DIR, 'telemetry') });
+  log.info('telemetry reads', { backend: config.TELEMETRY_DATABASE_URL ? 'postgres' : 'sqlite' });
 
   const metrics = createMetrics(SERVICE_NAME);
   const packages = createPackageStorage({ config, log }, metrics);

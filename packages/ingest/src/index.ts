@@ -9,3 +9,7 @@ export { DEVICE_SECRET_FILE, readDeviceSecret } from './privacy/device-hash.js';
 export * from './store/reads.js';
 export * from './store/sqlite/reads.js';
 export * from './store/postgres/reads.js';
+export { telemetryDatabaseUrlSchema } from './store/postgres/config.js';
+export { copyFromSqlite, type CopyOptions, type CopyResult } from './store/postgres/copy-from-sqlite.js';
+export { openPgPool, type PgPool } from './store/postgres/pool.js';
+export { migratePgUp } from './store/postgres/migrate.js';

@@ -20,6 +20,8 @@ export interface PgTelemetryReadsOptions extends PgRawReadsOptions {
 export class PgTelemetryReads implements TelemetryReads {
   private readonly aggregates: PgAggregateReads;
   private readonly raw: PgRawReads;
+  private healthy = true;
+  private probing = false;
 
   constructor(
     private readonly pool: PgPool,
@@ -29,14 +31,19 @@ export class PgTelemetryReads implements TelemetryReads {
     this.raw = new PgRawReads(pool, opts);
   }
 
-  /** For /readyz: the server answers. */
-  async ready(): Promise<boolean> {
-    try {
-      await this.pool.query('SELECT 1');
-      return true;
-    } catch {
-      return false;
+  /**
+   * For /readyz (a synchronous check): whether the server answered the last probe. Each call starts the
+   * next probe, so a lost server shows on the check after the one that noticed.
+   */
+  ready(): boolean {
+    if (!this.probing) {
+      this.probing = true;
+      this.pool
+        .query('SELECT 1')
+        .then(() => (this.healthy = true), () => (this.healthy = false))
+        .finally(() => (this.probing = false));
     }
+    return this.healthy;
   }
 
   dailyCounts: TelemetryReads['dailyCounts'] = (q) => this.aggregates.dailyCounts(q);
