@@ -10,7 +10,8 @@ import {
   openDatabase,
   startServer,
 } from '@mosis/shared';
-import { openPgTelemetryReads, openSqliteTelemetryReads, readDeviceSecret } from '@mosis/ingest';
+import { openPgAppRegistryPublisher, openPgTelemetryReads, openSqliteTelemetryReads, readDeviceSecret } from '@mosis/ingest';
+import { AppRegistryFeed } from './app-registry.js';
 import { createCoreApp, createPackageStorage, SERVICE_NAME } from './app.js';
 import { loadCoreConfig, packageGcGraceMs } from './config.js';
 import { startPackageGc } from './package-files/gc.js';
@@ -42,12 +43,14 @@ async function main(): Promise<void> {
   const packages = createPackageStorage({ config, log }, metrics);
   const swept = packages.sweepTemp();
   if (swept) log.info('removed temp files of interrupted uploads', { count: swept });
-  const app = createCoreApp({ config, portal, telemetry, log, metrics, packages });
+  // Ingest processes on other machines learn apps from the telemetry PostgreSQL, not portal.db.
+  const appRegistry = config.TELEMETRY_DATABASE_URL ? await new AppRegistryFeed(portal, openPgAppRegistryPublisher(config.TELEMETRY_DATABASE_URL), log).start() : undefined;
+  const app = createCoreApp({ config, portal, telemetry, log, metrics, packages, ...(appRegistry && { appRegistry }) });
   const server = await startServer(app.fetch, config.CORE_PORT, config.HOST, httpTimeouts(config));
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
   const gc = startPackageGc({ storage: packages, db: portal, log, graceMs: packageGcGraceMs(config) });
 
-  onShutdown(log, [() => server.close(), () => gc.stop(), () => telemetry.close(), () => portal.close()]);
+  onShutdown(log, [() => server.close(), () => gc.stop(), () => appRegistry?.stop(), () => telemetry.close(), () => portal.close()]);
 }
 
 main().catch((err) => {

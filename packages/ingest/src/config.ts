@@ -1,5 +1,6 @@
 import { baseConfigSchema, loadConfig } from '@mosis/shared';
 import { z } from 'zod';
+import { telemetryDatabaseUrlSchema } from './store/postgres/config.js';
 import {
   DEFAULT_APP_CACHE_REFRESH_MS,
   DEFAULT_FLUSH_INTERVAL_MS,
@@ -37,6 +38,11 @@ export const ingestConfigSchema = baseConfigSchema.extend({
    * checkpoint it, so a load faster than replication fills the queue (503) instead of the disk.
    */
   INGEST_WAL_MAX_MIB: z.coerce.number().int().min(8).max(4096).default(DEFAULT_WAL_MAX_MIB),
+  /**
+   * Telemetry on PostgreSQL (API.md). Here so far: apps come from its app_registry (published by the core
+   * API; LISTEN, a poll every APP_REGISTRY_POLL_MS, an indexed read on a miss), so ingest needs no portal.db.
+   */
+  TELEMETRY_DATABASE_URL: telemetryDatabaseUrlSchema,
   /** Milliseconds between checks of portal.db for new or suspended apps. */
   APP_CACHE_REFRESH_MS: z.coerce.number().int().min(50).max(60_000).default(DEFAULT_APP_CACHE_REFRESH_MS),
   /**

@@ -13,3 +13,6 @@ export { telemetryDatabaseUrlSchema } from './store/postgres/config.js';
 export { copyFromSqlite, type CopyOptions, type CopyResult } from './store/postgres/copy-from-sqlite.js';
 export { openPgPool, type PgPool } from './store/postgres/pool.js';
 export { migratePgUp } from './store/postgres/migrate.js';
+export { openPgAppRegistryPublisher, PgAppRegistryPublisher, PgAppSource, openPgAppSource } from './store/postgres/app-registry.js';
+export type { AppRecord, AppSource } from './apps/app-source.js';
+export { RegistryAppCache } from './apps/registry-cache.js';
