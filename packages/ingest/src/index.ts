@@ -16,3 +16,5 @@ export { migratePgUp } from './store/postgres/migrate.js';
 export { openPgAppRegistryPublisher, PgAppRegistryPublisher, PgAppSource, openPgAppSource } from './store/postgres/app-registry.js';
 export type { AppRecord, AppSource } from './apps/app-source.js';
 export { RegistryAppCache } from './apps/registry-cache.js';
+export { verifyCopy, type TableCheck } from './store/postgres/verify-copy.js';
+export { redactUrl } from './store/postgres/pool.js';

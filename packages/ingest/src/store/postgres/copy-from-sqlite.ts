@@ -28,6 +28,10 @@ export interface CopyOptions {
   batchRows?: number;
   /** Copy rows a rollup has not folded yet, leaving PostgreSQL's positions as they are (tests of the reads only). */
   allowUnfolded?: boolean;
+  /** Stops the copy between two batches (each batch is committed with its progress, so a later run resumes). */
+  signal?: AbortSignal;
+  /** Called after each committed batch of raw rows. */
+  onBatch?: (source: string, rows: number) => void;
 }
 
 export interface CopyResult {
@@ -90,7 +94,7 @@ export async function copyFromSqlite(src: DB, pool: PgPool, opts: CopyOptions): 
   for (const part of parts) {
     if (dayStartMs(`${part.month}-01`) + 31 * DAY_MS <= keptFrom) continue;
     await ensurePartition(pool, part);
-    result.raw[part.name] = await copyPartition(src, pool, part, { keptFrom, batch, apps, types });
+    result.raw[part.name] = await copyPartition(src, pool, part, { keptFrom, batch, apps, types, signal: opts.signal, onBatch: opts.onBatch });
   }
 
   for (const agg of AGGREGATES) result.aggregates[agg.table] = await copyAggregate(src, pool, agg, batch);
@@ -157,7 +161,7 @@ async function ensurePartition(pool: PgPool, part: PartitionInfo): Promise<void>
   });
 }
 
-interface RawCopy {
+interface RawCopy extends Pick<CopyOptions, 'signal' | 'onBatch'> {
   keptFrom: number;
   batch: number;
   apps: Map<number, number>;
@@ -179,6 +183,7 @@ async function copyPartition(src: DB, pool: PgPool, part: PartitionInfo, o: RawC
       : src.prepare(`SELECT * FROM ${part.name} WHERE id > ? ORDER BY id LIMIT ?`);
   select.safeIntegers(true);
   for (;;) {
+    o.signal?.throwIfAborted();
     const last = BigInt((await pool.query<{ last_id: bigint }>('SELECT last_id FROM telemetry_copy_progress WHERE source = $1', [part.name])).rows[0]?.last_id ?? 0n);
     const rows = select.all(last, o.batch) as Array<Record<string, unknown>>;
     if (!rows.length) return copied;
@@ -193,6 +198,7 @@ async function copyPartition(src: DB, pool: PgPool, part: PartitionInfo, o: RawC
       );
     });
     copied += kept.length;
+    o.onBatch?.(part.name, kept.length);
   }
 }
 
