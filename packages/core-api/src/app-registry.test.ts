@@ -62,6 +62,7 @@ describePg('ingest learns apps from the core API through PostgreSQL, without por
     const body = (await res.json()) as { accepted: number; rejected: Array<{ reason: string }> };
     return body.accepted === 1 ? 'accepted' : body.rejected[0]!.reason;
   };
+  const metric = async (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\d+)$`, 'm').exec(await (await fetch(`${ingest.url}/metrics`)).text())?.[1]);
   const appsKnown = async () => Number(/^ingest_apps_known\{[^}]*\} (\d+)$/m.exec(await (await fetch(`${ingest.url}/metrics`)).text())?.[1]);
 
   /** Repeats `probe` until it answers `want`; answers the milliseconds that took (fails past `withinMs`). */
@@ -81,6 +82,18 @@ describePg('ingest learns apps from the core API through PostgreSQL, without por
     expect(await send('com.registry.first', created.body.created_at)).toBe('accepted');
     expect(existsSync(`${ingestDir.path}/portal.db`)).toBe(false);
     expect(await send('com.registry.never')).toBe('unknown_app');
+  });
+
+  it('reads a request\'s unknown package ids once, in one query, and then remembers them for a while', async () => {
+    const before = await metric('ingest_app_lookups_total');
+    const flood = Array.from({ length: 200 }, (_, i) => ({ event_id: randomUUID(), app: `com.flood.n${i % 50}`, device_id: 'phone-1', event_type: 'app_open', timestamp: new Date().toISOString() }));
+    for (let i = 0; i < 3; i++) {
+      const res = await fetch(`${ingest.url}/v1/events`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events: flood }) });
+      const body = (await res.json()) as { rejected: Array<{ reason: string }> };
+      expect(body.rejected.map((r) => r.reason)).toEqual(flood.map(() => 'unknown_app'));
+    }
+    // 3 requests of 200 events naming 50 unknown apps: one lookup (the others within APP_MISS_TTL_MS).
+    expect((await metric('ingest_app_lookups_total')) - before).toBe(1);
   });
 
   it('learns a new app by notification, with no event for it, within a second', async () => {

@@ -26,7 +26,7 @@ export interface AppSource {
   changesSince(version: bigint): Promise<AppChanges>;
   /** The apps with these package ids, deleted ones included: one indexed read for the cache's misses. */
   lookup(packageIds: readonly string[]): Promise<AppRecord[]>;
-  /** Calls `onChange` soon after each publication (LISTEN); resolves once listening. Answers a stop function. */
+  /** Calls `onChange` soon after each publication (LISTEN); resolves once listening, or once retrying in the background. Answers a stop function. */
   watch(onChange: () => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }

@@ -79,7 +79,8 @@ export class PgAppSource implements AppSource {
         throw err;
       }
     };
-    await listen();
+    // A server not reachable yet is not fatal: `again` keeps trying, and the first success catches up.
+    await listen().catch(() => {});
     return async () => {
       stopped = true;
       clearTimeout(retry);
