@@ -31,7 +31,7 @@ interface Sample {
   lastId: bigint;
 }
 
-/** A new sample is kept only this far (a fraction of D) after the last kept one, so at most ~64 are kept. */
+/** Samples are kept about this far apart (a fraction of D), so about 64 are kept. */
 const SAMPLE_SPACING = 1 / 64;
 
 export class SettledPosition {
@@ -69,10 +69,12 @@ export class SettledPosition {
     // The sample is taken when the answer arrives: later than the server read it, so on the safe side.
     const at = this.clock();
     const row = res.rows[0]!;
-    // One closer than the spacing to the last kept is dropped (replacing the last would keep it from ever
-    // ageing under frequent polls): what it saw settles with the next kept one, at most the spacing later.
-    const last = this.samples.at(-1);
-    if (!last || at - last.at >= this.delay * SAMPLE_SPACING) this.samples.push({ at, lastId: BigInt(row.last) });
+    // At most one sample per spacing: a new one within the spacing of the one before the last replaces the
+    // last (never a sample that has to age: the one before stays), else it is added.
+    const sample = { at, lastId: BigInt(row.last) };
+    const before = this.samples.at(-2);
+    if (before && this.samples.length && at - before.at < this.delay * SAMPLE_SPACING) this.samples[this.samples.length - 1] = sample;
+    else this.samples.push(sample);
     let settledAt = -1;
     for (let i = 0; i < this.samples.length && this.samples[i]!.at <= at - this.delay; i++) settledAt = i;
     if (settledAt >= 0) {
