@@ -133,3 +133,51 @@ describePg('ingest learns apps from the core API through PostgreSQL, without por
     await until(() => send(app.package_id), 'app_suspended', 6_000);
   });
 });
+
+describePg('the built core API with TELEMETRY_DATABASE_URL', () => {
+  const CORE_MAIN = fileURLToPath(new URL('../dist/main.js', import.meta.url));
+  let pg: Awaited<ReturnType<typeof createMigratedPgDatabase>>;
+  const coreDir = tempDir('mosis-core-pg-');
+  const ingestDir = tempDir('mosis-ingest-pg-');
+  const procs: Array<ChildHandle & { url: string }> = [];
+  const start = async (main: string, portVar: string, dataDir: string) => {
+    const port = await freePort();
+    const h = { ...spawnNode(main, [], { DATA_DIR: dataDir, [portVar]: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', TELEMETRY_DATABASE_URL: pg.url }), url: `http://127.0.0.1:${port}` };
+    procs.push(h);
+    await waitForHttp(`${h.url}/readyz`, 20_000);
+    return h;
+  };
+  beforeAll(async () => {
+    pg = await createMigratedPgDatabase();
+  });
+  afterAll(async () => {
+    for (const p of procs) p.child.kill('SIGTERM');
+    await Promise.all(procs.map((p) => p.exited));
+    await pg?.close();
+    coreDir.cleanup();
+    ingestDir.cleanup();
+  });
+
+  it('publishes a new app that ingest, on another DATA_DIR without portal.db, accepts events for at once', async () => {
+    const core = await start(CORE_MAIN, 'CORE_PORT', coreDir.path);
+    const ingest = await start(INGEST_MAIN, 'INGEST_PORT', ingestDir.path);
+    const json = { 'content-type': 'application/json' };
+    const reg = await fetch(`${core.url}/v1/auth/register`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'pg@example.com', name: 'PG', password: 'correct horse battery' }) });
+    expect(reg.status).toBe(201);
+    const { token } = (await reg.json()) as { token: string };
+    const created = await fetch(`${core.url}/v1/apps`, { method: 'POST', headers: { ...json, authorization: `Bearer ${token}` }, body: JSON.stringify({ package_id: 'com.pg.main', name: 'Main' }) });
+    expect(created.status).toBe(201);
+    const app = (await created.json()) as { id: string };
+    const res = await fetch(`${ingest.url}/v1/events`, { method: 'POST', headers: json, body: JSON.stringify({ events: [{ app: 'com.pg.main', device_id: 'd1', event_type: 'app_open', timestamp: new Date().toISOString() }] }) });
+    expect(await res.json()).toMatchObject({ accepted: 1 });
+    expect((await pg.pool.query('SELECT app_id, status FROM app_registry')).rows).toEqual([{ app_id: app.id, status: 'draft' }]);
+    expect(existsSync(`${ingestDir.path}/portal.db`)).toBe(false);
+    // The core API reads analytics from PostgreSQL: empty there (ingest still writes its own telemetry.db on this branch), not a 500.
+    const summary = await fetch(`${core.url}/v1/apps/${app.id}/analytics/summary?from=2026-11-01&to=2026-11-02`, { headers: { authorization: `Bearer ${token}` } });
+    expect(summary.status).toBe(200);
+    expect((await fetch(`${core.url}/readyz`)).status).toBe(200);
+    // Its connections (pools keep them 30 s): the analytics reads, the publisher, and ingest's LISTEN.
+    const names = (await pg.pool.query<{ n: string }>('SELECT DISTINCT application_name AS n FROM pg_stat_activity WHERE datname = current_database()')).rows.map((r) => r.n);
+    expect(names).toEqual(expect.arrayContaining(['mosis-core-reads', 'mosis-core-apps', 'mosis-ingest-apps']));
+  });
+});
