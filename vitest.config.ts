@@ -6,11 +6,13 @@ const src = (pkg: string) => fileURLToPath(new URL(`./packages/${pkg}/src/index.
 export default defineConfig({
   resolve: {
     // Tests run the TypeScript sources; child-process tests run the built dist/ (npm test builds first).
-    alias: {
-      '@mosis/shared': src('shared'),
-      '@mosis/ingest': src('ingest'),
-      '@mosis/core-api': src('core-api'),
-    },
+    // The PostgreSQL test helpers first: '@mosis/ingest' would also match their name.
+    alias: [
+      { find: '@mosis/ingest/testing-pg', replacement: fileURLToPath(new URL('./packages/ingest/src/store/postgres/testing.ts', import.meta.url)) },
+      { find: '@mosis/shared', replacement: src('shared') },
+      { find: '@mosis/ingest', replacement: src('ingest') },
+      { find: '@mosis/core-api', replacement: src('core-api') },
+    ],
   },
   test: {
     include: ['packages/*/src/**/*.test.ts'],

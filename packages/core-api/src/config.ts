@@ -1,4 +1,4 @@
-import { ingestConfigSchema } from '@mosis/ingest';
+import { ingestConfigSchema, telemetryDatabaseUrlSchema } from '@mosis/ingest';
 import { baseConfigSchema, envBoolean, loadConfig } from '@mosis/shared';
 import { isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
@@ -27,6 +27,12 @@ export const coreConfigSchema = baseConfigSchema.extend({
    * reads DATA_DIR/device-hash.secret, which ingest creates: it never creates one itself.
    */
   DEVICE_HASH_SECRET: ingestConfigSchema.shape.DEVICE_HASH_SECRET,
+  /**
+   * Telemetry on PostgreSQL (as ingest's): analytics then read it there, on a small read-only pool, and
+   * every app change is published into its app_registry for ingest processes without portal.db.
+   * Unset: telemetry.db in DATA_DIR.
+   */
+  TELEMETRY_DATABASE_URL: telemetryDatabaseUrlSchema,
   /** Days of raw events and crashes kept (as ingest's): raw analytics answer within them. */
   RETENTION_DAYS: ingestConfigSchema.shape.RETENTION_DAYS,
   /** Local backups (Litestream replicas, package copies); default DATA_DIR/backups, as for ops. */

@@ -22,6 +22,11 @@ export interface CoreDeps {
   metrics?: Metrics;
   /** Tests turn the password hash cost and rate limits down; production uses DEFAULT_TUNING. */
   tuning?: Partial<Tuning>;
+  /**
+   * With TELEMETRY_DATABASE_URL: where app changes are published for ingest processes without portal.db
+   * (app-registry.ts). Routes that change an app await `changed(id)` after their transaction.
+   */
+  appRegistry?: { changed(appId: string): Promise<void> };
   /** Package files (DATA_DIR/packages); createCoreApp makes one from the config when it is not given. */
   packages?: PackageStorage;
 }

@@ -10,7 +10,8 @@ import {
   openDatabase,
   startServer,
 } from '@mosis/shared';
-import { openSqliteTelemetryReads, readDeviceSecret } from '@mosis/ingest';
+import { openPgAppRegistryPublisher, openPgTelemetryReads, openSqliteTelemetryReads, readDeviceSecret } from '@mosis/ingest';
+import { AppRegistryFeed } from './app-registry.js';
 import { createCoreApp, createPackageStorage, SERVICE_NAME } from './app.js';
 import { loadCoreConfig, packageGcGraceMs } from './config.js';
 import { startPackageGc } from './package-files/gc.js';
@@ -25,25 +26,31 @@ async function main(): Promise<void> {
     if (applied.length) log.info('migrated portal.db', { applied });
   }
 
-  // telemetry.db belongs to ingest and may not exist yet: the reads open it read-only on first use. So may
-  // the device-hash secret, which ingest creates on its first start: read it once it is there.
+  // Telemetry belongs to ingest: telemetry.db may not exist yet (the reads open it read-only on first use),
+  // nor PostgreSQL's schema (reads answer empty until ingest migrates it). So may the device-hash secret,
+  // which ingest creates on its first start: read it once it is there.
   let deviceSecret: string | undefined;
-  const telemetry = openSqliteTelemetryReads({
-    path: databasePath(config.DATA_DIR, 'telemetry'),
+  const readsOpts = {
     deviceSecret: () => (deviceSecret ??= readDeviceSecret(config.DATA_DIR, config.DEVICE_HASH_SECRET)),
     retentionDays: config.RETENTION_DAYS,
-  });
+  };
+  const telemetry = config.TELEMETRY_DATABASE_URL
+    ? openPgTelemetryReads({ ...readsOpts, url: config.TELEMETRY_DATABASE_URL })
+    : openSqliteTelemetryReads({ ...readsOpts, path: databasePath(config.DATA_DIR, 'telemetry') });
+  log.info('telemetry reads', { backend: config.TELEMETRY_DATABASE_URL ? 'postgres' : 'sqlite' });
 
   const metrics = createMetrics(SERVICE_NAME);
   const packages = createPackageStorage({ config, log }, metrics);
   const swept = packages.sweepTemp();
   if (swept) log.info('removed temp files of interrupted uploads', { count: swept });
-  const app = createCoreApp({ config, portal, telemetry, log, metrics, packages });
+  // Ingest processes on other machines learn apps from the telemetry PostgreSQL, not portal.db.
+  const appRegistry = config.TELEMETRY_DATABASE_URL ? await new AppRegistryFeed(portal, openPgAppRegistryPublisher(config.TELEMETRY_DATABASE_URL), log).start() : undefined;
+  const app = createCoreApp({ config, portal, telemetry, log, metrics, packages, ...(appRegistry && { appRegistry }) });
   const server = await startServer(app.fetch, config.CORE_PORT, config.HOST, httpTimeouts(config));
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
   const gc = startPackageGc({ storage: packages, db: portal, log, graceMs: packageGcGraceMs(config) });
 
-  onShutdown(log, [() => server.close(), () => gc.stop(), () => telemetry.close(), () => portal.close()]);
+  onShutdown(log, [() => server.close(), () => gc.stop(), () => appRegistry?.stop(), () => telemetry.close(), () => portal.close()]);
 }
 
 main().catch((err) => {

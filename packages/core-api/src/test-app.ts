@@ -6,7 +6,8 @@ import {
   tempDir,
   type DB,
 } from '@mosis/shared';
-import { openSqliteTelemetryReads, type TelemetryReads } from '@mosis/ingest';
+import { openPgAppRegistryPublisher, openSqliteTelemetryReads, type TelemetryReads } from '@mosis/ingest';
+import { AppRegistryFeed } from './app-registry.js';
 import { createHash, generateKeyPairSync, sign, type KeyObject } from 'node:crypto';
 import { createCoreApp, createPackageStorage } from './app.js';
 import { coreConfigSchema, type CoreConfig } from './config.js';
@@ -23,6 +24,8 @@ export interface TestApp {
   dataDir: string;
   /** DATA_DIR/telemetry.db: absent until a test creates it (the core API then answers empty analytics). */
   telemetryPath: string;
+  /** With `appRegistryUrl`: the publisher of app changes (stop it before `close()`). */
+  appRegistry?: AppRegistryFeed;
   /** The package files (DATA_DIR/packages, copies in DATA_DIR/backups/packages). */
   packages: PackageStorage;
   /** Sends a request through the app in-process; JSON bodies are serialized, `token` becomes a bearer. */
@@ -112,7 +115,13 @@ export const versionBody = (code: number, extra: Record<string, unknown> = {}) =
  * lifted unless `tuning` sets them (tests of the limits do).
  */
 export async function createTestApp(
-  opts: { config?: Partial<CoreConfig>; tuning?: Partial<Tuning>; telemetry?: TelemetryReads } = {},
+  opts: {
+    config?: Partial<CoreConfig>;
+    tuning?: Partial<Tuning>;
+    telemetry?: TelemetryReads;
+    /** A telemetry PostgreSQL to publish app changes into, as main.ts does with TELEMETRY_DATABASE_URL (`appRegistry`; stop it before close). */
+    appRegistryUrl?: string;
+  } = {},
 ): Promise<TestApp> {
   const dir = tempDir('mosis-core-');
   const portal = openDatabase(`${dir.path}/portal.db`);
@@ -123,12 +132,14 @@ export async function createTestApp(
   const telemetryPath = `${dir.path}/telemetry.db`;
   // As main.ts opens them: read-only, on first use, so a test may create telemetry.db at any point.
   const telemetry = opts.telemetry ?? openSqliteTelemetryReads({ path: telemetryPath, deviceSecret: TEST_DEVICE_SECRET, retentionDays: config.RETENTION_DAYS });
+  const appRegistry = opts.appRegistryUrl ? await new AppRegistryFeed(portal, openPgAppRegistryPublisher(opts.appRegistryUrl), log).start() : undefined;
   const app = createCoreApp({
     config,
     portal,
     packages,
     telemetry,
     log,
+    ...(appRegistry && { appRegistry }),
     tuning: {
       scrypt: TEST_SCRYPT,
       loginMaxPerEmail: 1_000_000,
@@ -204,6 +215,7 @@ export async function createTestApp(
   return {
     app,
     portal,
+    ...(appRegistry && { appRegistry }),
     dataDir: dir.path,
     telemetryPath,
     packages,

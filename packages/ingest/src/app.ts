@@ -11,7 +11,9 @@ import {
   type Logger,
   type Metrics,
 } from '@mosis/shared';
-import { PortalAppCache } from './apps/app-cache.js';
+import { PortalAppCache, type AppLookup } from './apps/app-cache.js';
+import { RegistryAppCache } from './apps/registry-cache.js';
+import { openPgAppSource } from './store/postgres/app-registry.js';
 import { BodyBudget } from './http/body-budget.js';
 import type { IngestConfig } from './config.js';
 import { CHECKPOINT_HOLD_POLL_MS, MAX_BATCH_CRASHES, MAX_BATCH_EVENTS, MAX_CRASHES_BODY_BYTES, MAX_EVENTS_BODY_BYTES } from './limits.js';
@@ -56,7 +58,8 @@ export interface IngestService {
    */
   writer: GroupCommitWriter;
   store: SqliteTelemetryWriter;
-  apps: PortalAppCache;
+  /** The apps: portal.db's (PortalAppCache), or with TELEMETRY_DATABASE_URL what the core API publishes (RegistryAppCache). */
+  apps: AppLookup;
   /** The WAL checkpoints' thread; absent under Litestream (which checkpoints). */
   checkpointer: Checkpointer | undefined;
   /** Shutdown step 1: new requests get 503 (and `Connection: close`); requests already reading go on. */
@@ -74,7 +77,7 @@ export function createIngest(deps: IngestDeps): IngestService {
   registerDatabaseMetrics(metrics, { telemetry: () => telemetry });
   registerJobMetrics(metrics, () => telemetry);
 
-  const apps = new PortalAppCache(databasePath(config.DATA_DIR, 'portal'), log, deps.now).start(config.APP_CACHE_REFRESH_MS);
+  const apps = config.TELEMETRY_DATABASE_URL ? registryApps(config.TELEMETRY_DATABASE_URL, log, deps.now) : new PortalAppCache(databasePath(config.DATA_DIR, 'portal'), log, deps.now).start(config.APP_CACHE_REFRESH_MS);
   const hasher = new DeviceHasher(loadDeviceSecret(config.DATA_DIR, config.DEVICE_HASH_SECRET));
   let writer: GroupCommitWriter | undefined;
   const budget = new BodyBudget(config.INGEST_MAX_BODY_BYTES_IN_FLIGHT);
@@ -156,9 +159,19 @@ export function createIngest(deps: IngestDeps): IngestService {
       await writer.close();
       await checkpointer?.stop();
       wal.close();
-      apps.stop();
+      await apps.stop();
     },
   };
+}
+
+/**
+ * Apps from the telemetry PostgreSQL's registry. Loading starts now and is not awaited: until it is done,
+ * every package id is a miss, read in one indexed query per request (BatchDeps.apps.prepare).
+ */
+function registryApps(url: string, log: Logger, now?: () => number): RegistryAppCache {
+  const apps = new RegistryAppCache(openPgAppSource(url), log, now ? { now } : {});
+  void apps.start();
+  return apps;
 }
 
 /** Builds the ingest app alone (tests that only need HTTP). */

@@ -1,5 +1,6 @@
 import { baseConfigSchema, loadConfig } from '@mosis/shared';
 import { z } from 'zod';
+import { telemetryDatabaseUrlSchema } from './store/postgres/config.js';
 import {
   DEFAULT_APP_CACHE_REFRESH_MS,
   DEFAULT_FLUSH_INTERVAL_MS,
@@ -52,13 +53,10 @@ export const ingestConfigSchema = baseConfigSchema.extend({
   MAX_EVENT_TYPES_PER_APP: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_MAX_EVENT_TYPES_PER_APP),
   /**
    * Telemetry on PostgreSQL (postgres://user:password@host:port/database): raw partitions, aggregates,
-   * rollup and retention there instead of telemetry.db, and several ingest processes may serve at once.
-   * Unset: SQLite, as before.
+   * rollup and retention there instead of telemetry.db, and several ingest processes may serve at once;
+   * apps come from its app_registry (published by the core API), so ingest needs no portal.db. Unset: SQLite.
    */
-  TELEMETRY_DATABASE_URL: z.preprocess(
-    (v) => (v === '' ? undefined : v),
-    z.string().regex(/^postgres(ql)?:\/\/\S+$/, 'must be a postgres:// or postgresql:// URL').optional(),
-  ),
+  TELEMETRY_DATABASE_URL: telemetryDatabaseUrlSchema,
   /** Connections per ingest process to TELEMETRY_DATABASE_URL (group commit, maintenance, reads). */
   TELEMETRY_PG_POOL_MAX: z.coerce.number().int().min(2).max(64).default(DEFAULT_PG_POOL_MAX),
 });

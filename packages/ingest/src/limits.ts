@@ -132,3 +132,19 @@ export const PG_ROLLUP_STEP_ROWS = 20_000;
 export const PG_TRIM_CHUNK_ROWS = 10_000;
 /** Position samples older than this are deleted (only the newest settled one is ever read). */
 export const PG_POSITION_SAMPLE_KEEP_MS = 3_600_000;
+/** PostgreSQL: a read of analytics is cut after this long (statement_timeout of its transaction). */
+export const PG_READ_TIMEOUT_MS = 15_000;
+/** PostgreSQL: connections of the core API's read-only pool. */
+export const PG_READ_POOL_MAX = 3;
+/**
+ * Ingest with TELEMETRY_DATABASE_URL (apps/registry-cache.ts): besides LISTEN app_registry, which applies
+ * a published app change within a second, ingest asks for changes after the last version it has this often,
+ * in case a notification was lost (a dropped connection).
+ */
+export const APP_REGISTRY_POLL_MS = 3_000;
+/** The core API publishes the whole apps table into app_registry this often (and at start), so a change whose publication failed is not lost. */
+export const APP_REGISTRY_SYNC_MS = 60_000;
+/** The core API checks portal.db for changes made by another process (ops review suspend) this often, then publishes them. */
+export const APP_REGISTRY_WATCH_MS = 1_000;
+/** A publication the core API waits for at most before answering (the minute's sync catches up a failed one). */
+export const APP_REGISTRY_PUBLISH_TIMEOUT_MS = 2_000;

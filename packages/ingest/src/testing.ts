@@ -2,6 +2,7 @@ import { createLogger, DATABASES, databasePath, freePort, migrateUp, openDatabas
 import { fileURLToPath } from 'node:url';
 import { randomUUID } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
+import type { PortalAppCache } from './apps/app-cache.js';
 import { createIngest, type IngestService } from './app.js';
 import { loadIngestConfig } from './config.js';
 
@@ -20,6 +21,8 @@ export async function seedPortal(dataDir: string, apps: Array<{ packageId: strin
 }
 
 export interface TestIngest extends IngestService {
+  /** portal.db's app cache (these tests run ingest in SQLite mode). */
+  apps: PortalAppCache;
   dataDir: string;
   telemetry: DB;
   portal: DB | undefined;
@@ -57,6 +60,7 @@ export async function startTestIngest(
   const service = createIngest({ config, telemetry, log: opts.log ? createLogger('ingest', 'info', opts.log) : createLogger('ingest', 'silent'), ...(opts.now && { now: opts.now }), ...(opts.hold && { hold: opts.hold }), ...(opts.writerGate && { writerGate: opts.writerGate }) });
   return {
     ...service,
+    apps: service.apps as PortalAppCache,
     dataDir,
     telemetry,
     portal,

@@ -13,6 +13,7 @@ import * as restore from './commands/restore.js';
 import * as review from './commands/review.js';
 import * as rollup from './commands/rollup.js';
 import * as stats from './commands/stats.js';
+import * as telemetryMigrate from './commands/telemetry-migrate.js';
 
 /** Every subcommand, one module each under commands/. */
 export const COMMANDS: Record<string, Command> = {
@@ -26,6 +27,7 @@ export const COMMANDS: Record<string, Command> = {
   prune,
   stats,
   review,
+  'telemetry-migrate': telemetryMigrate,
 };
 
 /** Options any subcommand may take; each subcommand reads the ones it needs. */

@@ -66,7 +66,10 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       async (c) => {
         const params = c.req.valid('param');
         const notes = withNotes ? ((await c.req.json()) as { notes: string }).notes : undefined;
-        return c.json(publicVersion(decide(db, params.app, code(params.code), name, actor(c), notes)), 200);
+        const version = decide(db, params.app, code(params.code), name, actor(c), notes);
+        // Publishing may take the app from draft to published.
+        await deps.appRegistry?.changed(version.app_id);
+        return c.json(publicVersion(version), 200);
       },
     );
   decision('approve', 'Approve a version in review (review → approved)', false);
@@ -87,9 +90,11 @@ export function register(app: CoreApp, deps: CoreDeps): void {
         request: { params: z.object({ app: AppRef }), body: { required: false, content: { 'application/json': { schema: ReasonBody } } } },
         responses: { 200: jsonResponse(AppSchema, 'the app'), ...adminErrors },
       }),
-      (c) => {
+      async (c) => {
         const reason = (c.req.valid('json') as { reason?: string } | undefined)?.reason;
-        return c.json(publicApp(setSuspended(db, c.req.valid('param').app, suspended, actor(c), reason)), 200);
+        const updated = setSuspended(db, c.req.valid('param').app, suspended, actor(c), reason);
+        await deps.appRegistry?.changed(updated.id);
+        return c.json(publicApp(updated), 200);
       },
     );
   }

@@ -70,7 +70,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       request: { body: jsonBody(CreateBody) },
       responses: { 201: jsonResponse(AppDetailSchema, 'the new app'), ...errorResponses(400, 401, 403, 409, 413, 415) },
     }),
-    (c) => {
+    async (c) => {
       const who = caller(c);
       const body = c.req.valid('json');
       const row = db.transaction(() => {
@@ -87,6 +87,8 @@ export function register(app: CoreApp, deps: CoreDeps): void {
         audit(c, db, { developerId: who.developerId, action: 'app.created', resourceType: 'app', resourceId: created.id, details: { package_id: created.package_id } });
         return created;
       }).immediate();
+      // Known to ingest (TELEMETRY_DATABASE_URL) before the developer hears of the app.
+      await deps.appRegistry?.changed(row.id);
       return c.json(appDetail(db, row), 201);
     },
   );
@@ -134,7 +136,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       request: { params: AppParams, body: jsonBody(PatchBody) },
       responses: { 200: jsonResponse(AppDetailSchema, 'the changed app'), ...errorResponses(400, 401, 403, 404, 413, 415) },
     }),
-    (c) => {
+    async (c) => {
       const who = caller(c);
       const body = c.req.valid('json');
       const row = db.transaction(() => {
@@ -153,6 +155,7 @@ export function register(app: CoreApp, deps: CoreDeps): void {
         audit(c, db, { developerId: who.developerId, action: 'app.updated', resourceType: 'app', resourceId: current.id, details: { fields: Object.keys(body) } });
         return updated;
       }).immediate();
+      await deps.appRegistry?.changed(row.id);
       return c.json(appDetail(db, row), 200);
     },
   );
@@ -171,16 +174,18 @@ export function register(app: CoreApp, deps: CoreDeps): void {
       request: { params: AppParams },
       responses: { 204: { description: 'deleted' }, ...errorResponses(401, 403, 404, 409) },
     }),
-    (c) => {
+    async (c) => {
       const who = caller(c);
-      db.transaction(() => {
+      const id = db.transaction(() => {
         const current = loadOwnedApp(c, db, c.req.valid('param').id);
         if (current.status === 'suspended') {
           throw ApiError.conflict('the app is suspended and cannot be deleted; the portal operator can reinstate it', { status: current.status });
         }
         deleteApp(db, current);
         audit(c, db, { developerId: who.developerId, action: 'app.deleted', resourceType: 'app', resourceId: current.id, details: { package_id: current.package_id } });
+        return current.id;
       }).immediate();
+      await deps.appRegistry?.changed(id);
       return c.body(null, 204);
     },
   );

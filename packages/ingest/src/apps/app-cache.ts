@@ -13,7 +13,18 @@ export interface AppInfo {
 
 /** Looks up apps by package_id without a query per event. */
 export interface AppLookup {
+  /** The app now, from memory (synchronous: it runs per event). */
   get(packageId: string): AppInfo | undefined;
+  /**
+   * Called once per request, before its items are validated, with the package ids they name: a lookup whose
+   * misses need an asynchronous read (RegistryAppCache) does that read here, one for the whole request.
+   */
+  prepare?(packageIds: ReadonlySet<string>): Promise<void>;
+  /** Number of apps known (metrics). */
+  readonly size?: number;
+  /** Times misses were looked up in the source (metrics). */
+  readonly portalLookups?: number;
+  stop(): void | Promise<void>;
 }
 
 interface AppRow {

@@ -57,3 +57,20 @@ export function monthsBetween(from: string, to: string): string[] {
   for (let m = from.slice(0, 7); m <= to.slice(0, 7); m = addDays(lastDayOfMonth(m), 1).slice(0, 7)) out.push(m);
   return out;
 }
+
+/** The first day of the period `day` falls in. */
+export function periodStart(day: string, interval: 'day' | 'week' | 'month'): string {
+  if (interval === 'day') return day;
+  if (interval === 'week') return weekStart(day);
+  return `${day.slice(0, 7)}-01`;
+}
+
+/** The periods overlapping from..to, oldest first, each named by its first day (only its days in range count). */
+export function periodsOf(from: string, to: string, interval: 'day' | 'week' | 'month'): string[] {
+  const out: string[] = [];
+  for (const day of daysBetween(from, to)) {
+    const p = periodStart(day, interval);
+    if (out.at(-1) !== p) out.push(p);
+  }
+  return out;
+}

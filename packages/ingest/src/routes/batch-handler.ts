@@ -69,6 +69,7 @@ export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKin
         reserved += bytes;
       });
       const envelope = parseEnvelope(body.value, spec.kind, spec.maxItems);
+      if (deps.apps.prepare) await deps.apps.prepare(packageIdsOf(envelope.items));
       const t = now();
       const ctx: ItemContext = { apps: deps.apps, hasher: deps.hasher, now: t, offset: clockOffset(envelope.sentAt, t), retentionMs: deps.retentionMs };
       const rows: R[] = [];
@@ -103,6 +104,16 @@ export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKin
     }
     return c.json({ accepted: stored, duplicates, rejected } satisfies BatchResponse, 202);
   };
+}
+
+/** The distinct `app` strings the items name (validation refuses the rest item by item). */
+function packageIdsOf(items: readonly unknown[]): Set<string> {
+  const out = new Set<string>();
+  for (const item of items) {
+    const app = (item as { app?: unknown } | null)?.app;
+    if (typeof app === 'string') out.add(app);
+  }
+  return out;
 }
 
 function bodiesInFlight(deps: BatchDeps): ApiError {

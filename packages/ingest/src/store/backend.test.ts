@@ -41,7 +41,7 @@ describePg('openTelemetry on PostgreSQL, two ingest processes', () => {
   const config = (env: Record<string, string> = {}) => loadIngestConfig({ TELEMETRY_DATABASE_URL: db.url, ...env });
 
   it('refuses to start on an unmigrated database when MIGRATE_ON_START=false, naming what is pending', async () => {
-    await expect(openTelemetry(config({ MIGRATE_ON_START: 'false' }), { log })).rejects.toThrow(/migrations pending \(0001_telemetry_pg\)/);
+    await expect(openTelemetry(config({ MIGRATE_ON_START: 'false' }), { log })).rejects.toThrow(/migrations pending \(0001_telemetry_pg, 0002_copy_from_sqlite\)/);
   });
 
   it('two processes starting at once migrate once; both write; both schedulers run their jobs without error', async () => {

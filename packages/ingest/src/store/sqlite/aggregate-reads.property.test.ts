@@ -9,7 +9,10 @@ import { insertCrashes, insertEvents, openMigratedTelemetry, type RawCrash, type
 import { EXACT_DEVICES } from '../../sketch/device-sketch.js';
 import { dropPartition } from '../partitions.js';
 import type { BreakdownBy, DeviceInterval } from '../reads.js';
-import { SqliteAggregateReads } from './aggregate-reads.js';
+import { PgAggregateReads } from '../postgres/aggregate-reads.js';
+import { copyFromSqlite } from '../postgres/copy-from-sqlite.js';
+import { createMigratedPgDatabase, pgAvailable } from '../postgres/testing.js';
+import { SqliteAggregateReads, type AggregateReads } from './aggregate-reads.js';
 
 /**
  * Every number of every aggregate read equals a plain COUNT(*) / COUNT(DISTINCT device) over the rows
@@ -17,6 +20,9 @@ import { SqliteAggregateReads } from './aggregate-reads.js';
  * across day, ISO-week, month and retention edges, the clock moving days past the open/closed boundary,
  * late events into closed days, incremental runs interleaved with inserts, prunes and rebuilds. The truth
  * is computed here in plain JavaScript from what the test inserted, not by the code under test.
+ *
+ * When the run has a PostgreSQL server, each scenario's telemetry.db is also copied into a telemetry
+ * PostgreSQL (copy-from-sqlite.ts) and PgAggregateReads must give the same numbers from it.
  */
 
 const DAY = 86_400_000;
@@ -31,14 +37,17 @@ const dir = tempDir();
 let db: DB;
 let ro: DB;
 let reader: SnapshotReader;
-let reads: SqliteAggregateReads;
+let sqliteReads: SqliteAggregateReads;
+let pg: Awaited<ReturnType<typeof createMigratedPgDatabase>> | undefined;
 beforeAll(async () => {
   db = await openMigratedTelemetry(`${dir.path}/p.db`);
   ro = openDatabase(db.name, { readonly: true });
   reader = createInlineReader(db);
-  reads = new SqliteAggregateReads(() => ro);
+  sqliteReads = new SqliteAggregateReads(() => ro);
+  if (pgAvailable) pg = await createMigratedPgDatabase();
 });
 afterAll(async () => {
+  await pg?.close();
   await reader.close();
   ro.close();
   db.close();
@@ -128,7 +137,15 @@ function expectedBreakdown(rows: StoredEvent[], valueOf: (e: StoredEvent) => str
   return { items: items.slice(0, limit), other_count: items.slice(limit).reduce((s, i) => s + i.count, 0) };
 }
 
-async function checkReads(events: StoredEvent[], crashes: StoredCrash[], from: string, to: string): Promise<void> {
+/** The telemetry PostgreSQL holding exactly what telemetry.db holds now: emptied, then copied. */
+async function pgCopy(pgdb: NonNullable<typeof pg>): Promise<AggregateReads> {
+  await pgdb.pool.query(`TRUNCATE telemetry_events, crash_reports, dim_apps, dim_event_types, app_event_types, telemetry_daily, telemetry_daily_dims,
+    device_days, crash_daily, crash_daily_devices, retention_watermark, telemetry_copy_progress RESTART IDENTITY CASCADE`);
+  await copyFromSqlite(db, pgdb.pool, { retentionDays: 3_650, now: () => START, allowUnfolded: true });
+  return new PgAggregateReads(pgdb.pool);
+}
+
+async function checkReads(reads: AggregateReads, events: StoredEvent[], crashes: StoredCrash[], from: string, to: string): Promise<void> {
   const keptFrom = (db.prepare("SELECT kept_from FROM retention_watermark WHERE kind = 'events'").pluck().get() as string | undefined) ?? '';
   for (const app of APPS) {
     const q = { appId: app, from, to };
@@ -257,12 +274,14 @@ describe('aggregate reads equal plain counts over the stored rows (property)', (
         }
         await rollup({ db, reader, now: () => clock });
         const first = [...events.map((e) => e.day), ...crashes.map((c) => c.day)].sort()[0] ?? dayOf(START);
-        for (const r of ranges) {
-          const from = addDays(first, r.start);
-          await checkReads(events, crashes, from, addDays(from, r.days - 1));
+        for (const reads of [sqliteReads, ...(pg ? [await pgCopy(pg)] : [])]) {
+          for (const r of ranges) {
+            const from = addDays(first, r.start);
+            await checkReads(reads, events, crashes, from, addDays(from, r.days - 1));
+          }
+          // And the whole span, every row included.
+          await checkReads(reads, events, crashes, addDays(first, -1), dayOf(clock + DAY));
         }
-        // And the whole span, every row included.
-        await checkReads(events, crashes, addDays(first, -1), dayOf(clock + DAY));
       }),
       { numRuns: 80, seed: SEED },
     );

@@ -1,5 +1,5 @@
 import type { DB } from '@mosis/shared';
-import { daysBetween, dayNumberOf, weekStart } from '../../jobs/days.js';
+import { dayNumberOf, periodStart, periodsOf } from '../../jobs/days.js';
 import { BREAKDOWN_DATA_KEY, BREAKDOWN_VALUE_MAX_CHARS, MAX_BREAKDOWN_ITEMS, MAX_CRASH_GROUP_APP_VERSIONS } from '../../limits.js';
 import { ACTIVE_DEVICES_PRECISION, DeviceSketch } from '../../sketch/device-sketch.js';
 import { listPartitions } from '../partitions.js';
@@ -123,23 +123,6 @@ export class SqliteAggregateReads implements AggregateReads {
 /** "no such table" (not migrated yet, a partition just dropped) or "no such column" (not migrated to 0006 yet). */
 function isMissingSchema(err: unknown): boolean {
   return /no such (table|column)/i.test((err as Error)?.message ?? '');
-}
-
-/** The first day of the period `day` falls in. */
-function periodStart(day: string, interval: DeviceInterval): string {
-  if (interval === 'day') return day;
-  if (interval === 'week') return weekStart(day);
-  return `${day.slice(0, 7)}-01`;
-}
-
-/** The periods overlapping from..to, oldest first, each named by its first day (only its days in range count). */
-function periodsOf(from: string, to: string, interval: DeviceInterval): string[] {
-  const out: string[] = [];
-  for (const day of daysBetween(from, to)) {
-    const p = periodStart(day, interval);
-    if (out.at(-1) !== p) out.push(p);
-  }
-  return out;
 }
 
 /** One day's devices of one aggregate row: its sketch when closed, else its device rows. */
