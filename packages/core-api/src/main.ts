@@ -4,20 +4,25 @@ import {
   createMetrics,
   DATABASES,
   databasePath,
+  exitOnSignal,
   httpTimeouts,
+  isMainModule,
   migrateUp,
-  onShutdown,
   openDatabase,
   startServer,
+  stopInOrder,
+  type ServiceHandle,
 } from '@mosis/shared';
 import { openSqliteTelemetryReads, readDeviceSecret } from '@mosis/ingest';
 import { createCoreApp, createPackageStorage, SERVICE_NAME } from './app.js';
-import { loadCoreConfig, packageGcGraceMs } from './config.js';
+import { loadCoreConfig, packageGcGraceMs, type CoreConfig } from './config.js';
 import { startPackageGc } from './package-files/gc.js';
 
-/** Starts the core API: config, portal.db (migrated), the HTTP server, and shutdown on SIGTERM. */
-async function main(): Promise<void> {
-  const config = loadCoreConfig();
+/**
+ * Starts the core API: portal.db (migrated), the HTTP server, the package GC. In its own process (`main`
+ * below) or in the launcher's, beside ingest; `stop()` answers what is in flight and closes the databases.
+ */
+export async function startCore(config: CoreConfig = loadCoreConfig()): Promise<ServiceHandle> {
   const log = createLogger(SERVICE_NAME, config.LOG_LEVEL);
   const portal = openDatabase(databasePath(config.DATA_DIR, 'portal'), { litestream: config.LITESTREAM });
   if (config.MIGRATE_ON_START) {
@@ -43,11 +48,19 @@ async function main(): Promise<void> {
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
   const gc = startPackageGc({ storage: packages, db: portal, log, graceMs: packageGcGraceMs(config) });
 
-  onShutdown(log, [() => server.close(), () => gc.stop(), () => telemetry.close(), () => portal.close()]);
+  return { name: SERVICE_NAME, stop: stopInOrder(log, [() => server.close(), () => gc.stop(), () => telemetry.close(), () => portal.close()]) };
 }
 
-main().catch((err) => {
-  if (err instanceof ConfigError) console.error(`${SERVICE_NAME}: ${err.message}`);
-  else console.error(`${SERVICE_NAME}: failed to start:`, err);
-  process.exit(1);
-});
+/** The core API in a process of its own: it stops on SIGTERM or SIGINT. */
+async function main(): Promise<void> {
+  const config = loadCoreConfig();
+  exitOnSignal(await startCore(config), createLogger(SERVICE_NAME, config.LOG_LEVEL));
+}
+
+if (isMainModule(import.meta.url)) {
+  main().catch((err) => {
+    if (err instanceof ConfigError) console.error(`${SERVICE_NAME}: ${err.message}`);
+    else console.error(`${SERVICE_NAME}: failed to start:`, err);
+    process.exit(1);
+  });
+}

@@ -8,3 +8,4 @@ export * from './jobs/index.js';
 export { DEVICE_SECRET_FILE, readDeviceSecret } from './privacy/device-hash.js';
 export * from './store/reads.js';
 export * from './store/sqlite/reads.js';
+export { startIngest } from './main.js';

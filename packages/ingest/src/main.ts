@@ -3,19 +3,24 @@ import {
   createLogger,
   DATABASES,
   databasePath,
+  exitOnSignal,
   httpTimeouts,
+  isMainModule,
   migrateUp,
-  onShutdown,
   openDatabase,
   startServer,
+  stopInOrder,
+  type ServiceHandle,
 } from '@mosis/shared';
 import { createIngest, SERVICE_NAME } from './app.js';
-import { loadIngestConfig } from './config.js';
+import { loadIngestConfig, type IngestConfig } from './config.js';
 import { loadJobsConfig, startScheduledJobs } from './jobs/index.js';
 
-/** Starts ingest: config, telemetry.db (migrated), the write path, the HTTP server, and shutdown on SIGTERM. */
-async function main(): Promise<void> {
-  const config = loadIngestConfig();
+/**
+ * Starts ingest: telemetry.db (migrated), the write path, the scheduled jobs, the HTTP server. In its own
+ * process (`main` below) or in the launcher's, beside the core API.
+ */
+export async function startIngest(config: IngestConfig = loadIngestConfig()): Promise<ServiceHandle> {
   const log = createLogger(SERVICE_NAME, config.LOG_LEVEL);
   const telemetry = openDatabase(databasePath(config.DATA_DIR, 'telemetry'), { litestream: config.LITESTREAM });
   if (config.MIGRATE_ON_START) {
@@ -30,19 +35,30 @@ async function main(): Promise<void> {
   const server = await startServer(ingest.app.fetch, config.INGEST_PORT, config.HOST, httpTimeouts(config));
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
 
-  // SIGTERM: refuse new requests, let the ones in flight finish (their rows commit), commit anything
+  // stop(): refuse new requests, let the ones in flight finish (their rows commit), commit anything
   // still queued, then close the database.
-  onShutdown(log, [
-    () => ingest.stopAccepting(),
-    () => jobs.stop(),
-    () => server.close(),
-    () => ingest.close(),
-    () => telemetry.close(),
-  ]);
+  return {
+    name: SERVICE_NAME,
+    stop: stopInOrder(log, [
+      () => ingest.stopAccepting(),
+      () => jobs.stop(),
+      () => server.close(),
+      () => ingest.close(),
+      () => telemetry.close(),
+    ]),
+  };
 }
 
-main().catch((err) => {
-  if (err instanceof ConfigError) console.error(`${SERVICE_NAME}: ${err.message}`);
-  else console.error(`${SERVICE_NAME}: failed to start:`, err);
-  process.exit(1);
-});
+/** Ingest in a process of its own: it stops on SIGTERM or SIGINT. */
+async function main(): Promise<void> {
+  const config = loadIngestConfig();
+  exitOnSignal(await startIngest(config), createLogger(SERVICE_NAME, config.LOG_LEVEL));
+}
+
+if (isMainModule(import.meta.url)) {
+  main().catch((err) => {
+    if (err instanceof ConfigError) console.error(`${SERVICE_NAME}: ${err.message}`);
+    else console.error(`${SERVICE_NAME}: failed to start:`, err);
+    process.exit(1);
+  });
+}

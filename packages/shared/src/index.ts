@@ -10,5 +10,6 @@ export * from './logger.js';
 export * from './metrics.js';
 export * from './migrate.js';
 export * from './server.js';
+export * from './shutdown.js';
 export * from './testing.js';
 export * from './zod-messages.js';
