@@ -1,7 +1,8 @@
 #!/bin/sh
 # Container start-up: restore each database that is missing from its replica, then run both services
-# under Litestream. Litestream becomes this process (exec), so `docker stop`'s SIGTERM reaches it: it
-# forwards the signal to the launcher, waits for both services to stop, syncs a last time and exits.
+# under Litestream (the launcher: one Node process for both). Litestream becomes this process (exec), so
+# `docker stop`'s SIGTERM reaches it: it forwards the signal to the launcher, waits for both services to
+# stop, syncs a last time and exits.
 #
 # Settings (the image sets them; tests point them at temporary directories):
 #   DATA_DIR (/data), BACKUP_DIR (/backups), LITESTREAM_BIN (litestream on PATH), LITESTREAM_CONFIG
