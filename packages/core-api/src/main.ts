@@ -9,8 +9,11 @@ import {
   isMainModule,
   migrateUp,
   openDatabase,
+  releaseCacheMemory,
+  releaseWhenIdle,
   startServer,
   stopInOrder,
+  touching,
   type ServiceHandle,
 } from '@mosis/shared';
 import { openSqliteTelemetryReads, readDeviceSecret } from '@mosis/ingest';
@@ -44,11 +47,16 @@ export async function startCore(config: CoreConfig = loadCoreConfig()): Promise<
   const swept = packages.sweepTemp();
   if (swept) log.info('removed temp files of interrupted uploads', { count: swept });
   const app = createCoreApp({ config, portal, telemetry, log, metrics, packages });
-  const server = await startServer(app.fetch, config.CORE_PORT, config.HOST, httpTimeouts(config));
+  // At rest the page caches of both connections go back (they fill again from the OS file cache).
+  const idle = releaseWhenIdle({ log, release: () => (releaseCacheMemory(portal), telemetry.releaseMemory()) });
+  const server = await startServer(touching(app.fetch, idle), config.CORE_PORT, config.HOST, httpTimeouts(config));
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
   const gc = startPackageGc({ storage: packages, db: portal, log, graceMs: packageGcGraceMs(config) });
 
-  return { name: SERVICE_NAME, stop: stopInOrder(log, [() => server.close(), () => gc.stop(), () => telemetry.close(), () => portal.close()]) };
+  return {
+    name: SERVICE_NAME,
+    stop: stopInOrder(log, [() => server.close(), () => idle.stop(), () => gc.stop(), () => telemetry.close(), () => portal.close()]),
+  };
 }
 
 /** The core API in a process of its own: it stops on SIGTERM or SIGINT. */

@@ -8,8 +8,11 @@ import {
   isMainModule,
   migrateUp,
   openDatabase,
+  releaseCacheMemory,
+  releaseWhenIdle,
   startServer,
   stopInOrder,
+  touching,
   type ServiceHandle,
 } from '@mosis/shared';
 import { createIngest, SERVICE_NAME } from './app.js';
@@ -32,7 +35,10 @@ export async function startIngest(config: IngestConfig = loadIngestConfig()): Pr
   // Rollup and retention on their schedules; their writes run between group commits.
   const jobs = startScheduledJobs({ db: telemetry, dbPath: telemetry.name, config: loadJobsConfig(), log, exclusive: (fn) => ingest.writer.exclusive(fn) });
 
-  const server = await startServer(ingest.app.fetch, config.INGEST_PORT, config.HOST, httpTimeouts(config));
+  // At rest: the writer's page cache goes back, and the jobs' reader thread ends (a rollup with rows to
+  // fold starts it again).
+  const idle = releaseWhenIdle({ log, release: async () => (releaseCacheMemory(telemetry), await jobs.rest()) });
+  const server = await startServer(touching(ingest.app.fetch, idle), config.INGEST_PORT, config.HOST, httpTimeouts(config));
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
 
   // stop(): refuse new requests, let the ones in flight finish (their rows commit), commit anything
@@ -42,6 +48,7 @@ export async function startIngest(config: IngestConfig = loadIngestConfig()): Pr
     stop: stopInOrder(log, [
       () => ingest.stopAccepting(),
       () => jobs.stop(),
+      () => idle.stop(),
       () => server.close(),
       () => ingest.close(),
       () => telemetry.close(),
