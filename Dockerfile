@@ -81,7 +81,8 @@ ENV NODE_ENV=production \
     LITESTREAM=true \
     HOST=0.0.0.0 \
     CORE_PORT=8080 \
-    INGEST_PORT=8081
+    INGEST_PORT=8081 \
+    MALLOC_ARENA_MAX=2
 COPY --from=build /usr/local/bin/litestream /usr/local/bin/litestream
 COPY --from=build /app /app
 # `mosis-ops <command>` for `docker exec` (a wrapper: the CLI runs only when started by its real path).

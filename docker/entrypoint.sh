@@ -61,4 +61,5 @@ if [ -z "${DEVICE_HASH_SECRET:-}" ]; then (
   cp "$secret" "$BACKUP_DIR/device-hash.secret"
 ) fi
 
-exec "$LITESTREAM_BIN" replicate -config "$CONFIG" -exec "node '$APP_DIR/packages/ops/dist/launcher.js'"
+# The launcher's Node flags and MALLOC_ARENA_MAX (the Dockerfile's ENV): see NODE_FLAGS in launcher.ts.
+exec "$LITESTREAM_BIN" replicate -config "$CONFIG" -exec "node --max-semi-space-size=1 '$APP_DIR/packages/ops/dist/launcher.js'"

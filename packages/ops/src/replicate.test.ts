@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkDatabase } from './database-check.js';
+import { LAUNCHER, MALLOC_ENV, NODE_FLAGS } from './launcher.js';
 import {
   CLI,
   childPids,
@@ -56,7 +57,8 @@ describe('ops replicate', () => {
     running = await startReplicated(env);
     const { litestream, launcher, children } = tree(running);
     expect(commandLine(litestream)).toMatch(/litestream replicate -config \S+litestream\.yml -exec/);
-    expect(commandLine(launcher)).toContain('launcher.js');
+    expect(commandLine(launcher)).toContain(`${NODE_FLAGS.join(' ')} ${LAUNCHER}`);
+    expect(environOf(launcher, 'MALLOC_ARENA_MAX')).toBe(MALLOC_ENV.MALLOC_ARENA_MAX);
     // One Node process for both services, Litestream's only child.
     expect(children).toEqual([]);
     // The services leave checkpoints to Litestream.
