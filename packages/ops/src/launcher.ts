@@ -23,8 +23,7 @@ export const LAUNCHER = fileURLToPath(new URL('../dist/launcher.js', import.meta
 /**
  * Node flags of the services' process, wherever it starts (`npm start`, `ops replicate`, the image's
  * entrypoint, and the launcher's children): V8's young generation in semi-spaces of 1 MiB instead of up
- * to 16 MiB. After load they stay at their largest, 32 MiB of RSS; at 1 MiB the process holds 25-35 MiB
- * less at rest for the same CPU time at 2,000 events/s (README, "Memory at rest").
+ * to 16 MiB, which after a burst stay at their largest (measured: README, "Memory at rest").
  */
 export const NODE_FLAGS = ['--max-semi-space-size=1'] as const;
 /**
