@@ -81,7 +81,8 @@ ENV NODE_ENV=production \
     LITESTREAM=true \
     HOST=0.0.0.0 \
     CORE_PORT=8080 \
-    INGEST_PORT=8081
+    INGEST_PORT=8081 \
+    MALLOC_ARENA_MAX=2
 COPY --from=build /usr/local/bin/litestream /usr/local/bin/litestream
 COPY --from=build /app /app
 # `mosis-ops <command>` for `docker exec` (a wrapper: the CLI runs only when started by its real path).
@@ -93,7 +94,7 @@ USER node
 VOLUME ["/data", "/backups"]
 EXPOSE 8080 8081
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 CMD ["node", "/app/docker/healthcheck.mjs"]
-# Restores missing databases from their replicas, then becomes Litestream, which runs the launcher, which
-# runs both services. `docker stop` sends SIGTERM to Litestream: it forwards it, waits for the services
-# to stop and syncs a last time.
+# Restores missing databases from their replicas, then becomes Litestream, which runs the launcher: one
+# Node process running both services (SERVICES_IN_ONE_PROCESS=false: a child process each). `docker stop`
+# sends SIGTERM to Litestream: it forwards it, waits for the services to stop and syncs a last time.
 ENTRYPOINT ["/app/docker/entrypoint.sh"]

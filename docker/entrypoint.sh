@@ -1,7 +1,8 @@
 #!/bin/sh
 # Container start-up: restore each database that is missing from its replica, then run both services
-# under Litestream. Litestream becomes this process (exec), so `docker stop`'s SIGTERM reaches it: it
-# forwards the signal to the launcher, waits for both services to stop, syncs a last time and exits.
+# under Litestream (the launcher: one Node process for both). Litestream becomes this process (exec), so
+# `docker stop`'s SIGTERM reaches it: it forwards the signal to the launcher, waits for both services to
+# stop, syncs a last time and exits.
 #
 # Settings (the image sets them; tests point them at temporary directories):
 #   DATA_DIR (/data), BACKUP_DIR (/backups), LITESTREAM_BIN (litestream on PATH), LITESTREAM_CONFIG
@@ -60,4 +61,5 @@ if [ -z "${DEVICE_HASH_SECRET:-}" ]; then (
   cp "$secret" "$BACKUP_DIR/device-hash.secret"
 ) fi
 
-exec "$LITESTREAM_BIN" replicate -config "$CONFIG" -exec "node '$APP_DIR/packages/ops/dist/launcher.js'"
+# The launcher's Node flags and MALLOC_ARENA_MAX (the Dockerfile's ENV): see NODE_FLAGS in launcher.ts.
+exec "$LITESTREAM_BIN" replicate -config "$CONFIG" -exec "node --max-semi-space-size=1 '$APP_DIR/packages/ops/dist/launcher.js'"

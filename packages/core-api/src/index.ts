@@ -10,3 +10,4 @@ export { listPackageFiles, packagePath, packagesRoot } from './package-files/lay
 export { PackageStorage } from './package-files/storage.js';
 export { livePackages, type PackageRow } from './store/packages.js';
 export { packageUsers } from './store/versions.js';
+export { startCore } from './main.js';

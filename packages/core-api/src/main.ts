@@ -4,21 +4,29 @@ import {
   createMetrics,
   DATABASES,
   databasePath,
+  exitOnSignal,
   httpTimeouts,
+  isMainModule,
   migrateUp,
-  onShutdown,
   openDatabase,
+  releaseCacheMemory,
+  releaseWhenIdle,
   startServer,
+  stopInOrder,
+  touching,
+  type ServiceHandle,
 } from '@mosis/shared';
 import { openPgAppRegistryPublisher, openPgTelemetryReads, openSqliteTelemetryReads, readDeviceSecret } from '@mosis/ingest';
 import { AppRegistryFeed } from './app-registry.js';
 import { createCoreApp, createPackageStorage, SERVICE_NAME } from './app.js';
-import { loadCoreConfig, packageGcGraceMs } from './config.js';
+import { loadCoreConfig, packageGcGraceMs, type CoreConfig } from './config.js';
 import { startPackageGc } from './package-files/gc.js';
 
-/** Starts the core API: config, portal.db (migrated), the HTTP server, and shutdown on SIGTERM. */
-async function main(): Promise<void> {
-  const config = loadCoreConfig();
+/**
+ * Starts the core API: portal.db (migrated), the HTTP server, the package GC. In its own process (`main`
+ * below) or in the launcher's, beside ingest; `stop()` answers what is in flight and closes the databases.
+ */
+export async function startCore(config: CoreConfig = loadCoreConfig()): Promise<ServiceHandle> {
   const log = createLogger(SERVICE_NAME, config.LOG_LEVEL);
   const portal = openDatabase(databasePath(config.DATA_DIR, 'portal'), { litestream: config.LITESTREAM });
   if (config.MIGRATE_ON_START) {
@@ -46,15 +54,28 @@ async function main(): Promise<void> {
   // Ingest processes on other machines learn apps from the telemetry PostgreSQL, not portal.db.
   const appRegistry = config.TELEMETRY_DATABASE_URL ? await new AppRegistryFeed(portal, openPgAppRegistryPublisher(config.TELEMETRY_DATABASE_URL), log).start() : undefined;
   const app = createCoreApp({ config, portal, telemetry, log, metrics, packages, ...(appRegistry && { appRegistry }) });
-  const server = await startServer(app.fetch, config.CORE_PORT, config.HOST, httpTimeouts(config));
+  // At rest the page caches of both connections go back (they fill again from the OS file cache).
+  const idle = releaseWhenIdle({ log, release: () => (releaseCacheMemory(portal), telemetry.releaseMemory()) });
+  const server = await startServer(touching(app.fetch, idle), config.CORE_PORT, config.HOST, httpTimeouts(config));
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
   const gc = startPackageGc({ storage: packages, db: portal, log, graceMs: packageGcGraceMs(config) });
 
-  onShutdown(log, [() => server.close(), () => gc.stop(), () => appRegistry?.stop(), () => telemetry.close(), () => portal.close()]);
+  return {
+    name: SERVICE_NAME,
+    stop: stopInOrder(log, [() => server.close(), () => idle.stop(), () => gc.stop(), () => appRegistry?.stop(), () => telemetry.close(), () => portal.close()]),
+  };
 }
 
-main().catch((err) => {
-  if (err instanceof ConfigError) console.error(`${SERVICE_NAME}: ${err.message}`);
-  else console.error(`${SERVICE_NAME}: failed to start:`, err);
-  process.exit(1);
-});
+/** The core API in a process of its own: it stops on SIGTERM or SIGINT. */
+async function main(): Promise<void> {
+  const config = loadCoreConfig();
+  exitOnSignal(await startCore(config), createLogger(SERVICE_NAME, config.LOG_LEVEL));
+}
+
+if (isMainModule(import.meta.url)) {
+  main().catch((err) => {
+    if (err instanceof ConfigError) console.error(`${SERVICE_NAME}: ${err.message}`);
+    else console.error(`${SERVICE_NAME}: failed to start:`, err);
+    process.exit(1);
+  });
+}

@@ -18,3 +18,4 @@ export type { AppRecord, AppSource } from './apps/app-source.js';
 export { RegistryAppCache } from './apps/registry-cache.js';
 export { verifyCopy, type TableCheck } from './store/postgres/verify-copy.js';
 export { redactUrl } from './store/postgres/pool.js';
+export { startIngest } from './main.js';

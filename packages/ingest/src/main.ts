@@ -3,19 +3,27 @@ import {
   createLogger,
   DATABASES,
   databasePath,
+  exitOnSignal,
   httpTimeouts,
+  isMainModule,
   migrateUp,
-  onShutdown,
   openDatabase,
+  releaseCacheMemory,
+  releaseWhenIdle,
   startServer,
+  stopInOrder,
+  touching,
+  type ServiceHandle,
 } from '@mosis/shared';
 import { createIngest, SERVICE_NAME } from './app.js';
-import { loadIngestConfig } from './config.js';
+import { loadIngestConfig, type IngestConfig } from './config.js';
 import { loadJobsConfig, startScheduledJobs } from './jobs/index.js';
 
-/** Starts ingest: config, telemetry.db (migrated), the write path, the HTTP server, and shutdown on SIGTERM. */
-async function main(): Promise<void> {
-  const config = loadIngestConfig();
+/**
+ * Starts ingest: telemetry.db (migrated), the write path, the scheduled jobs, the HTTP server. In its own
+ * process (`main` below) or in the launcher's, beside the core API.
+ */
+export async function startIngest(config: IngestConfig = loadIngestConfig()): Promise<ServiceHandle> {
   const log = createLogger(SERVICE_NAME, config.LOG_LEVEL);
   const telemetry = openDatabase(databasePath(config.DATA_DIR, 'telemetry'), { litestream: config.LITESTREAM });
   if (config.MIGRATE_ON_START) {
@@ -27,22 +35,38 @@ async function main(): Promise<void> {
   // Rollup and retention on their schedules; their writes run between group commits.
   const jobs = startScheduledJobs({ db: telemetry, dbPath: telemetry.name, config: loadJobsConfig(), log, exclusive: (fn) => ingest.writer.exclusive(fn) });
 
-  const server = await startServer(ingest.app.fetch, config.INGEST_PORT, config.HOST, httpTimeouts(config));
+  // At rest: the main connection's page cache goes back, the writer thread ends once its last commit is
+  // done (the next request's rows start it again), and so does the jobs' reader thread (a rollup with rows
+  // to fold starts it again).
+  const idle = releaseWhenIdle({ log, release: async () => (releaseCacheMemory(telemetry), await ingest.store.close(), await jobs.rest()) });
+  const server = await startServer(touching(ingest.app.fetch, idle), config.INGEST_PORT, config.HOST, httpTimeouts(config));
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR });
 
-  // SIGTERM: refuse new requests, let the ones in flight finish (their rows commit), commit anything
+  // stop(): refuse new requests, let the ones in flight finish (their rows commit), commit anything
   // still queued, then close the database.
-  onShutdown(log, [
-    () => ingest.stopAccepting(),
-    () => jobs.stop(),
-    () => server.close(),
-    () => ingest.close(),
-    () => telemetry.close(),
-  ]);
+  return {
+    name: SERVICE_NAME,
+    stop: stopInOrder(log, [
+      () => ingest.stopAccepting(),
+      () => jobs.stop(),
+      () => idle.stop(),
+      () => server.close(),
+      () => ingest.close(),
+      () => telemetry.close(),
+    ]),
+  };
 }
 
-main().catch((err) => {
-  if (err instanceof ConfigError) console.error(`${SERVICE_NAME}: ${err.message}`);
-  else console.error(`${SERVICE_NAME}: failed to start:`, err);
-  process.exit(1);
-});
+/** Ingest in a process of its own: it stops on SIGTERM or SIGINT. */
+async function main(): Promise<void> {
+  const config = loadIngestConfig();
+  exitOnSignal(await startIngest(config), createLogger(SERVICE_NAME, config.LOG_LEVEL));
+}
+
+if (isMainModule(import.meta.url)) {
+  main().catch((err) => {
+    if (err instanceof ConfigError) console.error(`${SERVICE_NAME}: ${err.message}`);
+    else console.error(`${SERVICE_NAME}: failed to start:`, err);
+    process.exit(1);
+  });
+}

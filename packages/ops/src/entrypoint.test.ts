@@ -4,7 +4,8 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { litestreamBinary } from './litestream.js';
-import { createKey, deploymentEnv, killTree, postJson, register, spawnEntrypoint, started, stop, type Deployment } from './testing.js';
+import { NODE_FLAGS } from './launcher.js';
+import { childPids, commandLine, createKey, deploymentEnv, killTree, postJson, register, spawnEntrypoint, started, stop, type Deployment } from './testing.js';
 
 // The image's start-up script, run here with the real Litestream binary and temporary volumes.
 const HEALTHCHECK = fileURLToPath(new URL('../../../docker/healthcheck.mjs', import.meta.url));
@@ -30,6 +31,9 @@ describe('docker/entrypoint.sh', () => {
     running = await started(spawnEntrypoint(env), env);
     expect(running.proc.output()).toContain('entrypoint: portal.db is new');
     expect(healthcheck(env)).toBe(0);
+    // Litestream (the entrypoint, exec'd) runs the launcher with the services' Node flags.
+    const [launcher] = childPids(running.proc.child.pid!);
+    expect(commandLine(launcher!)).toMatch(new RegExp(`^node ${NODE_FLAGS.join(' ')} \\S+/launcher\\.js$`));
     // Litestream's own metrics, when LITESTREAM_METRICS_ADDR is set.
     const metrics = await (await fetch(`http://${metricsAddr}/metrics`)).text();
     expect(metrics).toContain(`litestream_sync_error_count{db="${env.DATA_DIR}/telemetry.db"}`);

@@ -1,12 +1,17 @@
-import { ConfigError } from '@mosis/shared';
+import { ConfigError, envBoolean, isMainModule, loadConfig } from '@mosis/shared';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { runInProcess, type RunningServices } from './in-process.js';
 import { loadOffsite, type Offsite } from './offsite/config.js';
 import { startOffsiteSync } from './offsite/periodic.js';
 import { waitForQuiet } from './quiet.js';
 
-/** Entry points of the two services, next to this package in the workspace (source and image alike). */
+/**
+ * Entry points of the two services, next to this package in the workspace (source and image alike): what
+ * the launcher runs as child processes with SERVICES_IN_ONE_PROCESS=false.
+ */
 export const SERVICES = {
   'core-api': fileURLToPath(new URL('../../core-api/dist/main.js', import.meta.url)),
   ingest: fileURLToPath(new URL('../../ingest/dist/main.js', import.meta.url)),
@@ -15,7 +20,20 @@ export const SERVICES = {
 /** The launcher's own built entry point (from `src/` and `dist/` alike): what Litestream's -exec runs. */
 export const LAUNCHER = fileURLToPath(new URL('../dist/launcher.js', import.meta.url));
 
-/** How long the launcher waits for its children after forwarding a signal before it kills them. */
+/**
+ * Node flags of the services' process, wherever it starts (`npm start`, `ops replicate`, the image's
+ * entrypoint, and the launcher's children): V8's young generation in semi-spaces of 1 MiB instead of up
+ * to 16 MiB, which after a burst stay at their largest (measured: README, "Memory at rest").
+ */
+export const NODE_FLAGS = ['--max-semi-space-size=1'] as const;
+/**
+ * glibc's malloc keeps an arena per thread that allocated (libuv's pool, the worker threads), each holding
+ * freed memory; two are enough for these threads. Set in the environment of the services' process by the
+ * same starters as NODE_FLAGS (a variable already set wins).
+ */
+export const MALLOC_ENV = { MALLOC_ARENA_MAX: '2' } as const;
+
+/** With SERVICES_IN_ONE_PROCESS=false: how long the launcher waits for its children after forwarding a signal before it kills them. */
 export const CHILD_STOP_TIMEOUT_MS = 8_000;
 /** How often the launcher checks, under Litestream, that Litestream (its parent) is still there. */
 export const PARENT_CHECK_INTERVAL_MS = 1_000;
@@ -30,10 +48,14 @@ export const LITESTREAM_QUIET_MS = 2_000;
 /** The longest the launcher waits for Litestream to go quiet before it exits anyway. */
 export const LITESTREAM_QUIET_MAX_MS = 20_000;
 
+/** How the launcher runs the services: SERVICES_IN_ONE_PROCESS, in its own process by default. */
+const launcherSchema = z.object({ SERVICES_IN_ONE_PROCESS: envBoolean.default(true) });
+
 /**
- * Runs both services as child processes sharing this process's environment and stdio. A signal
- * (SIGTERM, SIGINT) is forwarded to both; if either exits on its own, the other is stopped too and the
- * launcher exits non-zero, so a supervisor (Docker, Litestream's -exec) sees the failure.
+ * Runs both services, by default in this process (in-process.ts); with SERVICES_IN_ONE_PROCESS=false as
+ * two child processes sharing this process's environment and stdio (to restart or profile one alone). A
+ * signal (SIGTERM, SIGINT) stops both; if either fails or crashes, the other is stopped too and the launcher
+ * exits non-zero, so a supervisor (Docker, Litestream's -exec) sees the failure.
  *
  * Under Litestream (`LITESTREAM=true`, set by `ops replicate` and the image) the launcher is the child of
  * `litestream replicate -exec`, which forwards SIGTERM/SIGINT to it, waits for it to exit, then syncs a
@@ -42,14 +64,15 @@ export const LITESTREAM_QUIET_MAX_MS = 20_000;
  */
 export function launch(): void {
   const underLitestream = /^(true|1|yes)$/i.test(process.env.LITESTREAM ?? '');
-  const children = new Map<string, ChildProcess>();
   let stopping = false;
   let exitCode = 0;
   // Package files and the device-hash secret to the off-site SFTP replica (Litestream copies only the
-  // databases); an invalid OFFSITE_* stops the start here, before the services.
+  // databases); an invalid OFFSITE_* or SERVICES_IN_ONE_PROCESS stops the start here, before the services.
   let offsite: Offsite | undefined;
+  let inOneProcess: boolean;
   try {
     offsite = loadOffsite(process.env);
+    inOneProcess = loadConfig(launcherSchema).SERVICES_IN_ONE_PROCESS;
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     console.error(`launcher: ${err.message}`);
@@ -61,31 +84,18 @@ export function launch(): void {
     if (stopping) return;
     stopping = true;
     offsiteSync?.stop();
-    for (const child of children.values()) child.kill(signal);
-    setTimeout(() => {
-      for (const child of children.values()) child.kill('SIGKILL');
-    }, CHILD_STOP_TIMEOUT_MS).unref();
+    services.stop(signal);
   };
-
-  for (const [name, entry] of Object.entries(SERVICES)) {
-    const child = spawn(process.execPath, [entry], { stdio: 'inherit', env: process.env });
-    children.set(name, child);
-    child.on('exit', (code, signal) => {
-      children.delete(name);
-      if (code !== 0) {
-        exitCode = 1;
-        console.error(`launcher: ${name} exited with ${signal ?? `code ${code}`}`);
-      }
-      if (!stopping) {
-        exitCode = 1;
-        stopAll('SIGTERM');
-      }
-      if (children.size === 0) {
-        if (underLitestream) void litestreamQuiet().then(() => process.exit(exitCode));
-        else process.exit(exitCode);
-      }
-    });
-  }
+  /** A service failed, or Litestream is gone: stop the rest and exit non-zero. */
+  const failed = () => {
+    exitCode = 1;
+    stopAll('SIGTERM');
+  };
+  const services = inOneProcess ? runInProcess(failed) : runChildren(failed);
+  void services.done.then(async (code) => {
+    if (underLitestream) await litestreamQuiet();
+    process.exit(Math.max(code, exitCode));
+  });
 
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => stopAll(signal));
 
@@ -94,10 +104,47 @@ export function launch(): void {
     setInterval(() => {
       if (stopping || process.ppid === parent) return;
       console.error(`launcher: Litestream (pid ${parent}) is gone; stopping the services`);
-      exitCode = 1;
-      stopAll('SIGTERM');
+      failed();
     }, PARENT_CHECK_INTERVAL_MS).unref();
   }
+}
+
+/** Each service in a child process of its own; a child that exits on its own counts as a failure. */
+function runChildren(onFailure: () => void): RunningServices {
+  const children = new Map<string, ChildProcess>();
+  let stopping = false;
+  let code = 0;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((resolve) => (resolveDone = resolve));
+
+  for (const [name, entry] of Object.entries(SERVICES)) {
+    const child = spawn(process.execPath, [...NODE_FLAGS, entry], { stdio: 'inherit', env: { ...MALLOC_ENV, ...process.env } });
+    children.set(name, child);
+    child.on('exit', (exit, signal) => {
+      children.delete(name);
+      if (exit !== 0) {
+        code = 1;
+        console.error(`launcher: ${name} exited with ${signal ?? `code ${exit}`}`);
+      }
+      if (!stopping) {
+        code = 1;
+        onFailure();
+      }
+      if (children.size === 0) resolveDone(code);
+    });
+  }
+
+  return {
+    stop(signal) {
+      if (stopping) return;
+      stopping = true;
+      for (const child of children.values()) child.kill(signal);
+      setTimeout(() => {
+        for (const child of children.values()) child.kill('SIGKILL');
+      }, CHILD_STOP_TIMEOUT_MS).unref();
+    },
+    done,
+  };
 }
 
 /** Waits until Litestream's directories are quiet (see LITESTREAM_QUIET_MS). */
@@ -108,4 +155,4 @@ function litestreamQuiet(): Promise<number> {
   return waitForQuiet(dirs, LITESTREAM_QUIET_MS, LITESTREAM_QUIET_MAX_MS);
 }
 
-if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) launch();
+if (isMainModule(import.meta.url)) launch();

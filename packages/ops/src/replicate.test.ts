@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkDatabase } from './database-check.js';
+import { LAUNCHER, MALLOC_ENV, NODE_FLAGS } from './launcher.js';
 import {
   CLI,
   childPids,
@@ -35,11 +36,11 @@ afterAll(() => dir.cleanup());
 /** Runs an ops command in-process against this test's deployment (stdout and stderr in `output`). */
 const ops = (...argv: string[]) => runOps(argv, env);
 
-/** The process tree `ops replicate` → litestream → launcher → two services. */
+/** The process tree `ops replicate` → litestream → launcher, which runs both services in its own process. */
 function tree(d: Deployment) {
   const [litestream] = childPids(d.proc.child.pid!);
   const [launcher] = childPids(litestream!);
-  return { litestream: litestream!, launcher: launcher!, services: childPids(launcher!) };
+  return { litestream: litestream!, launcher: launcher!, children: childPids(launcher!) };
 }
 
 function apiKeys(path: string): number {
@@ -54,12 +55,14 @@ describe('ops replicate', () => {
   it('runs both services under litestream replicate -exec; on SIGTERM Litestream syncs every committed write last', async () => {
     env = await deploymentEnv(dir.path);
     running = await startReplicated(env);
-    const { litestream, launcher, services } = tree(running);
+    const { litestream, launcher, children } = tree(running);
     expect(commandLine(litestream)).toMatch(/litestream replicate -config \S+litestream\.yml -exec/);
-    expect(commandLine(launcher)).toContain('launcher.js');
-    expect(services).toHaveLength(2);
+    expect(commandLine(launcher)).toContain(`${NODE_FLAGS.join(' ')} ${LAUNCHER}`);
+    expect(environOf(launcher, 'MALLOC_ARENA_MAX')).toBe(MALLOC_ENV.MALLOC_ARENA_MAX);
+    // One Node process for both services, Litestream's only child.
+    expect(children).toEqual([]);
     // The services leave checkpoints to Litestream.
-    for (const pid of services) expect(environOf(pid, 'LITESTREAM')).toBe('true');
+    expect(environOf(launcher, 'LITESTREAM')).toBe('true');
 
     // Writes committed just before the signal, well inside Litestream's 1 s sync interval.
     token = await register(running.core, DEV);
@@ -70,7 +73,7 @@ describe('ops replicate', () => {
     expect(Date.now() - t0).toBeLessThan(15_000);
     const log = running.proc.output();
     expect(log).toContain('sending signal to exec process');
-    expect(log.match(/"msg":"stopped"/g)).toHaveLength(2);
+    expect(log.match(/"msg":"stopped"/g), log).toHaveLength(2);
     expect(log).toContain('litestream shut down');
 
     const restored = await ops('restore', '--to', `${dir.path}/restored1`);
@@ -125,10 +128,12 @@ describe('ops replicate', () => {
 
   it('stops the services when Litestream dies, instead of running unreplicated', async () => {
     running = await startReplicated(env);
-    const { litestream, services } = tree(running);
+    const { litestream, launcher } = tree(running);
     process.kill(litestream, 'SIGKILL');
-    await eventually('both services to exit', () => services.every((pid) => !alive(pid)));
+    await eventually('the services to exit', () => !alive(launcher));
     expect(running.proc.output()).toContain('Litestream (pid');
+    // Stopped in order (ingest committed its queue), not killed.
+    expect(running.proc.output().match(/"msg":"stopped"/g)).toHaveLength(2);
     expect((await running.proc.exited).code).not.toBe(0);
   });
 

@@ -9,6 +9,8 @@ export * from './limits.js';
 export * from './logger.js';
 export * from './metrics.js';
 export * from './migrate.js';
+export * from './rest.js';
 export * from './server.js';
+export * from './shutdown.js';
 export * from './testing.js';
 export * from './zod-messages.js';

@@ -15,3 +15,9 @@ export const DEFAULT_HTTP_BODY_IDLE_TIMEOUT_MS = 10_000;
 export const DEFAULT_HTTP_REQUEST_TIMEOUT_MS = 120_000;
 /** Node checks the header and request timeouts on a timer; this is its longest period. */
 export const HTTP_TIMEOUT_CHECK_MAX_INTERVAL_MS = 1_000;
+
+/**
+ * A service with no /v1 request for this long is at rest: it gives back memory it needs only under load
+ * (SQLite page caches, the jobs' reader thread; rest.ts). The next request starts a new busy period.
+ */
+export const IDLE_RELEASE_AFTER_MS = 30_000;

@@ -10,10 +10,6 @@ import {
   DEFAULT_HTTP_REQUEST_TIMEOUT_MS,
   HTTP_TIMEOUT_CHECK_MAX_INTERVAL_MS,
 } from './limits.js';
-import type { Logger } from './logger.js';
-
-/** How long shutdown may take before the process gives up and exits non-zero. */
-export const SHUTDOWN_TIMEOUT_MS = 4_500;
 
 export interface RunningServer {
   server: ServerType;
@@ -176,32 +172,4 @@ export function startServer(
 function hasBody(req: IncomingMessage): boolean {
   const length = req.headers['content-length'];
   return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
-}
-
-/**
- * Runs `steps` in order on SIGTERM or SIGINT, then exits 0; exits 1 if they fail or take longer than
- * SHUTDOWN_TIMEOUT_MS. A second signal while shutting down is ignored (the steps are already running).
- */
-export function onShutdown(log: Logger, steps: Array<() => unknown>): void {
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('shutting down', { signal });
-    const timer = setTimeout(() => {
-      log.error('shutdown timed out', { timeout_ms: SHUTDOWN_TIMEOUT_MS });
-      process.exit(1);
-    }, SHUTDOWN_TIMEOUT_MS);
-    timer.unref();
-    try {
-      for (const step of steps) await step();
-      log.info('stopped');
-      process.exit(0);
-    } catch (err) {
-      log.error('shutdown failed', { err });
-      process.exit(1);
-    }
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
 }

@@ -18,7 +18,7 @@ let before: Record<string, Record<string, unknown>[]>;
 
 beforeAll(async () => {
   db = openDatabase(`${dir.path}/portal.db`);
-  await createMigrator(db, DATABASES.portal.migrations).up({ to: '0003_sessions' });
+  await (await createMigrator(db, DATABASES.portal.migrations)).up({ to: '0003_sessions' });
   db.exec(`
     INSERT INTO developers (id, email, name) VALUES ('dev', 'd@example.com', 'D');
     INSERT INTO apps (id, developer_id, package_id, name) VALUES ('app', 'dev', 'com.example.app', 'A');
@@ -32,7 +32,7 @@ beforeAll(async () => {
     db.prepare("INSERT INTO app_versions (id, app_id, version_code, version_name, package_url, package_size, signature, created_at) VALUES (?, 'app', ?, '1', 'https://x', 1, 'AA==', ?)").run(`v-${id}`, i + 1, at[i]);
   });
   before = Object.fromEntries(TABLES.map((t) => [t, rows(t)]));
-  await createMigrator(db, DATABASES.portal.migrations).up({ to: MIGRATION });
+  await (await createMigrator(db, DATABASES.portal.migrations)).up({ to: MIGRATION });
 });
 afterAll(() => {
   db.close();
@@ -62,7 +62,7 @@ describe(`migration ${MIGRATION}`, () => {
   });
 
   it('reverts: the rows stay, without seq', async () => {
-    await createMigrator(db, DATABASES.portal.migrations).down({ to: MIGRATION });
+    await (await createMigrator(db, DATABASES.portal.migrations)).down({ to: MIGRATION });
     expect(rows('signing_keys')).toEqual(before.signing_keys);
     expect(db.prepare("SELECT name FROM sqlite_master WHERE name IN ('package_reservations', 'login_devices')").all()).toEqual([]);
     expect(db.pragma('foreign_key_check')).toEqual([]);

@@ -79,3 +79,24 @@ describe('scheduled jobs', () => {
     expect(performance.now() - t0).toBeLessThan(1_000);
   });
 });
+
+describe('scheduled jobs at rest', () => {
+  it('start the reader thread with the first rows to fold, end it at rest, and a tick with nothing to fold leaves it ended', async () => {
+    start('0 0 1 1 *');
+    await jobs!.run('rollup');
+    expect(jobs!.readerStarted).toBe(false);
+    insertEvents(db, [{ app: 'a', device: 1n, type: 'open', ts: Date.now() }]);
+    await jobs!.run('rollup');
+    expect(dailyAggregates(db)).toHaveLength(1);
+    expect(jobs!.readerStarted).toBe(true);
+    await jobs!.rest();
+    expect(jobs!.readerStarted).toBe(false);
+    await jobs!.run('rollup');
+    expect(jobs!.readerStarted).toBe(false);
+    // New rows start it again, and the rollup folds them.
+    insertEvents(db, [{ app: 'a', device: 2n, type: 'open', ts: Date.now() }]);
+    await jobs!.run('rollup');
+    expect(jobs!.readerStarted).toBe(true);
+    expect(dailyAggregates(db)).toEqual(groupByFromScratch(db));
+  });
+});

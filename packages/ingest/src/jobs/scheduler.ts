@@ -3,7 +3,7 @@ import cron from 'node-cron';
 import { LeaseBusyError } from './job-state.js';
 import { runPruneJob, runRollupJob } from './run-job.js';
 import type { WriteGate } from './pipeline.js';
-import { createWorkerReader, type SnapshotReader } from './snapshot-reader.js';
+import { createLazyWorkerReader } from './snapshot-reader.js';
 
 /**
  * Rollup every 20 seconds (node-cron syntax, seconds optional): an answer is then at most about 40 s behind
@@ -28,6 +28,13 @@ export interface ScheduleConfig {
 export interface ScheduledJobs {
   /** Runs a job now (queued behind a running one); resolves when it has run or was skipped. */
   run(job: 'rollup' | 'prune'): Promise<void>;
+  /**
+   * At rest: ends the reader thread unless a job is queued or running (the next job's first read starts
+   * it again). A rollup tick with nothing to fold reads nothing, so it stays ended until rows come.
+   */
+  rest(): Promise<void>;
+  /** True while the jobs' reader thread runs (for tests). */
+  readonly readerStarted: boolean;
   /** Stops the schedules, aborts a running job between steps and ends the reader thread. */
   stop(): Promise<void>;
 }
@@ -48,13 +55,12 @@ export function startScheduledJobs(opts: {
 }): ScheduledJobs {
   const { db, config, log } = opts;
   const abort = new AbortController();
-  let reader: SnapshotReader | undefined;
+  const reader = createLazyWorkerReader(opts.dbPath, { pauseRatio: SCHEDULED_ROLLUP_PAUSE_RATIO });
   let chain: Promise<void> = Promise.resolve();
   const queued = new Set<string>();
 
   const execute = async (job: 'rollup' | 'prune') => {
     if (abort.signal.aborted) return;
-    reader ??= createWorkerReader(opts.dbPath, { pauseRatio: SCHEDULED_ROLLUP_PAUSE_RATIO });
     const ctx = { db, reader, log, signal: abort.signal, now: opts.now, exclusive: opts.exclusive };
     const started = performance.now();
     try {
@@ -92,11 +98,17 @@ export function startScheduledJobs(opts: {
 
   return {
     run,
+    async rest() {
+      if (queued.size === 0) await reader.release();
+    },
+    get readerStarted() {
+      return reader.started;
+    },
     async stop() {
       abort.abort();
       for (const t of tasks) await t.destroy();
       // Ends a snapshot read in flight (its job then fails, aborted: its steps not written are redone).
-      await reader?.close();
+      await reader.close();
       await chain;
     },
   };

@@ -159,6 +159,44 @@ export function createWorkerReader(path: string, opts: { pauseRatio?: number } =
   };
 }
 
+/** A worker reader that starts its thread on first use, and can end it until the next. */
+export interface LazyWorkerReader extends SnapshotReader {
+  /** True while the thread runs. */
+  readonly started: boolean;
+  /**
+   * Ends the thread, with its heap and its page cache (tens of MiB after a rollup over a day of rows); the
+   * next read starts a new one. Only between reads: a read in flight would fail.
+   */
+  release(): Promise<void>;
+}
+
+/** `createWorkerReader(path, opts)`, started when first read and ended by `release()`. */
+export function createLazyWorkerReader(path: string, opts: { pauseRatio?: number } = {}): LazyWorkerReader {
+  let reader: SnapshotReader | undefined;
+  let closed = false;
+  const get = () => {
+    if (closed) throw new Error('snapshot reader closed');
+    return (reader ??= createWorkerReader(path, opts));
+  };
+  const release = async () => {
+    const running = reader;
+    reader = undefined;
+    await running?.close();
+  };
+  return {
+    get started() {
+      return reader !== undefined;
+    },
+    read: async (queries) => get().read(queries),
+    checkpoint: async () => get().checkpoint(),
+    release,
+    async close() {
+      closed = true;
+      await release();
+    },
+  };
+}
+
 /**
  * A reader on an existing connection, on the calling thread. For the ops commands and tests, where
  * blocking the event loop does not matter.

@@ -21,8 +21,8 @@ let n = 0;
 beforeEach(async () => {
   db = openDatabase(`${dir.path}/u${n++}.db`);
   // As the previous release left it: migrated up to the one before, partitions without AUTOINCREMENT.
-  const before = (await createMigrator(db, DATABASES.telemetry.migrations).pending()).map((m) => m.name);
-  await createMigrator(db, DATABASES.telemetry.migrations).up({ to: before[before.indexOf(MIGRATION) - 1]! });
+  const before = (await (await createMigrator(db, DATABASES.telemetry.migrations)).pending()).map((m) => m.name);
+  await (await createMigrator(db, DATABASES.telemetry.migrations)).up({ to: before[before.indexOf(MIGRATION) - 1]! });
   for (const month of ['2026-10', '2026-11']) legacyPartition(db, 'events', month);
   legacyPartition(db, 'crashes', '2026-11');
   insertEvents(db, [

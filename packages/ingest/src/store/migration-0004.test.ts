@@ -11,7 +11,7 @@ describe(`migration ${MIGRATION}`, () => {
   it('lists the event types of existing partitions and aggregates per app, re-keys existing crash partitions by (app, device), and goes back', async () => {
     const db = openDatabase(`${dir.path}/telemetry.db`);
     try {
-      await createMigrator(db, opts).up({ to: '0003_rollup_retention' });
+      await (await createMigrator(db, opts)).up({ to: '0003_rollup_retention' });
       // Partitions as the code before 0004 made them: crash_id unique on its own.
       const events = ensurePartition(db, 'events', '2026-11');
       const crashes = ensurePartition(db, 'crashes', '2026-11');

@@ -24,7 +24,7 @@ describe(`migration ${MIGRATION}`, () => {
   it('adds app_version and received_at to existing event partitions, the view shows them as ingest builds it, and goes back', async () => {
     const db = openDatabase(`${dir.path}/telemetry.db`);
     try {
-      await createMigrator(db, opts).up({ to: '0004_event_types_crash_scope' });
+      await (await createMigrator(db, opts)).up({ to: '0004_event_types_crash_scope' });
       const oct = oldEventPartition(db, '2026-10');
       const nov = oldEventPartition(db, '2026-11');
       db.exec(`INSERT INTO dim_apps (id, app_id, package_id) VALUES (1, 'app-a', 'com.a');
@@ -63,7 +63,7 @@ describe(`migration ${MIGRATION}`, () => {
   it('with no partition yet, leaves a view with the new columns, as ingest builds it', async () => {
     const db = openDatabase(`${dir.path}/empty.db`);
     try {
-      await createMigrator(db, opts).up({ to: '0004_event_types_crash_scope' });
+      await (await createMigrator(db, opts)).up({ to: '0004_event_types_crash_scope' });
       rebuildViews(db); // the views of 0004-era code: not needed, but as a real database has them
       await migrateUp(db, opts);
       const migrated = columns(db, 'telemetry_events');

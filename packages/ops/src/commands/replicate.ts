@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { CommandContext } from '../command.js';
 import { keepSecretWithBackups } from '../device-secret.js';
-import { LAUNCHER } from '../launcher.js';
+import { LAUNCHER, MALLOC_ENV, NODE_FLAGS } from '../launcher.js';
 import { replication, restoreIfMissing } from '../litestream.js';
 import { pullFromOffsite } from '../offsite/packages.js';
 import { databaseNames } from './restore.js';
@@ -42,10 +42,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   ctx.out(`replicating ${r.dataDir} to ${r.backupDir} (config ${r.configPath})`);
 
   // Litestream splits -exec like a shell would: quote both paths.
-  const exec = [process.execPath, LAUNCHER].map(shellQuote).join(' ');
+  const exec = [process.execPath, ...NODE_FLAGS, LAUNCHER].map(shellQuote).join(' ');
   const child = spawn(r.binary, ['replicate', '-config', r.configPath, '-exec', exec], {
     // LITESTREAM=true: the services leave checkpoints to Litestream (see packages/shared/src/db.ts).
-    env: { ...r.env, LITESTREAM: 'true' },
+    env: { ...MALLOC_ENV, ...r.env, LITESTREAM: 'true' },
     stdio: 'inherit',
   });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);

@@ -56,6 +56,9 @@ export class PgTelemetryReads implements TelemetryReads {
   tail: TelemetryReads['tail'] = (q) => this.raw.tail(q);
   crashes: TelemetryReads['crashes'] = (q) => this.raw.crashes(q);
 
+  /** At rest: nothing to do here; the pool ends its idle connections itself (PG_IDLE_TIMEOUT_MS). */
+  releaseMemory(): void {}
+
   async close(): Promise<void> {
     await this.pool.end();
   }

@@ -54,6 +54,9 @@ export function startPgScheduledJobs(opts: { maintenance: PgTelemetryMaintenance
 
   return {
     run,
+    // The jobs read PostgreSQL through the pool: there is no reader thread to end at rest.
+    rest: async () => {},
+    readerStarted: false,
     async stop() {
       abort.abort();
       for (const t of tasks) await t.destroy();

@@ -151,8 +151,8 @@ describe('SqliteAggregateReads', () => {
     try {
       expect(await everyRead(new SqliteAggregateReads(() => bare))).toEqual(EMPTY);
       // Migrated as the release before: telemetry_daily without sketches, no dimension table yet.
-      const names = (await createMigrator(bare, DATABASES.telemetry.migrations).pending()).map((m) => m.name);
-      await createMigrator(bare, DATABASES.telemetry.migrations).up({ to: names[names.indexOf('0006_incremental_rollup') - 1]! });
+      const names = (await (await createMigrator(bare, DATABASES.telemetry.migrations)).pending()).map((m) => m.name);
+      await (await createMigrator(bare, DATABASES.telemetry.migrations)).up({ to: names[names.indexOf('0006_incremental_rollup') - 1]! });
       expect(await everyRead(new SqliteAggregateReads(() => bare))).toEqual(EMPTY);
     } finally {
       bare.close();

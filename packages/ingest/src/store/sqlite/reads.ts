@@ -1,4 +1,4 @@
-import { isReadable, openDatabase, type DB } from '@mosis/shared';
+import { isReadable, openDatabase, releaseCacheMemory, type DB } from '@mosis/shared';
 import { existsSync } from 'node:fs';
 import type { TelemetryReads } from '../reads.js';
 import { SqliteAggregateReads } from './aggregate-reads.js';
@@ -46,6 +46,11 @@ export class SqliteTelemetryReads implements TelemetryReads {
   events: TelemetryReads['events'] = (q) => this.raw.events(q);
   tail: TelemetryReads['tail'] = (q) => this.raw.tail(q);
   crashes: TelemetryReads['crashes'] = (q) => this.raw.crashes(q);
+
+  /** At rest: frees the connection's unused cache pages (releaseWhenIdle). */
+  releaseMemory(): void {
+    releaseCacheMemory(this.conn);
+  }
 
   async close(): Promise<void> {
     this.closed = true;
