@@ -10,6 +10,7 @@ import {
   type DB,
   type Logger,
   type Metrics,
+  type ReadyCheck,
 } from '@mosis/shared';
 import { PortalAppCache, type AppLookup } from './apps/app-cache.js';
 import { RegistryAppCache } from './apps/registry-cache.js';
@@ -23,7 +24,9 @@ import { createIngestMetrics } from './metrics.js';
 import { DeviceHasher, loadDeviceSecret } from './privacy/device-hash.js';
 import { batchHandler, type BatchDeps } from './routes/batch-handler.js';
 import { crashesRoute, eventsRoute } from './routes/docs.js';
+import type { PgTelemetryBackend } from './store/backend.js';
 import { SqliteTelemetryWriter } from './store/sqlite/writer.js';
+import type { TelemetryWriter } from './store/types.js';
 import { toCrashRecord } from './validation/crashes.js';
 import { toEventRecord } from './validation/events.js';
 import { Checkpointer } from './write/checkpointer.js';
@@ -35,8 +38,10 @@ export const API_VERSION = '1.0.0';
 
 export interface IngestDeps {
   config: IngestConfig;
-  /** telemetry.db, read-write: ingest is its only writer. */
-  telemetry: DB;
+  /** telemetry.db, read-write (SQLite mode): ingest is its only writer. */
+  telemetry?: DB;
+  /** Telemetry on PostgreSQL (openTelemetry with TELEMETRY_DATABASE_URL set), instead of `telemetry`. */
+  postgres?: PgTelemetryBackend;
   log: Logger;
   metrics?: Metrics;
   /** Server clock (tests move it). */
@@ -53,14 +58,14 @@ export interface IngestService {
   /** Bytes of request bodies being read right now (bounded by INGEST_MAX_BODY_BYTES_IN_FLIGHT). */
   budget: BodyBudget;
   /**
-   * The write queue of telemetry.db; its commits run in the store's writer thread. Other writes (rollup,
+   * The write queue; on SQLite its commits run in the store's writer thread, and other writes (rollup,
    * retention) run through `writer.exclusive(fn)` on `telemetry`, never while a commit is in flight.
    */
   writer: GroupCommitWriter;
-  store: SqliteTelemetryWriter;
+  store: TelemetryWriter;
   /** The apps: portal.db's (PortalAppCache), or with TELEMETRY_DATABASE_URL what the core API publishes (RegistryAppCache). */
   apps: AppLookup;
-  /** The WAL checkpoints' thread; absent under Litestream (which checkpoints). */
+  /** The WAL checkpoints' thread; absent under Litestream (which checkpoints) and on PostgreSQL. */
   checkpointer: Checkpointer | undefined;
   /** Shutdown step 1: new requests get 503 (and `Connection: close`); requests already reading go on. */
   stopAccepting(): void;
@@ -70,33 +75,21 @@ export interface IngestService {
 
 /** Builds ingest: app cache over portal.db, device hasher, store, group-commit writer, routes. */
 export function createIngest(deps: IngestDeps): IngestService {
-  const { config, telemetry, log } = deps;
-  // Set here, where the write path is built: the cache counts in RSS, and ingest has a memory budget.
-  telemetry.pragma(`cache_size = -${config.TELEMETRY_CACHE_MIB * 1024}`);
+  const { config, log } = deps;
   const metrics = deps.metrics ?? createMetrics(SERVICE_NAME);
-  registerDatabaseMetrics(metrics, { telemetry: () => telemetry });
-  registerJobMetrics(metrics, () => telemetry);
+  registerDatabaseMetrics(metrics, { telemetry: () => deps.telemetry });
+  registerJobMetrics(metrics, () => deps.telemetry);
 
   const apps = config.TELEMETRY_DATABASE_URL ? registryApps(config.TELEMETRY_DATABASE_URL, log, deps.now) : new PortalAppCache(databasePath(config.DATA_DIR, 'portal'), log, deps.now).start(config.APP_CACHE_REFRESH_MS);
   const hasher = new DeviceHasher(loadDeviceSecret(config.DATA_DIR, config.DEVICE_HASH_SECRET));
   let writer: GroupCommitWriter | undefined;
   const budget = new BodyBudget(config.INGEST_MAX_BODY_BYTES_IN_FLIGHT);
   const ingestMetrics = createIngestMetrics(metrics, () => writer, apps, () => budget.inUse);
-  const wal = new WalIndexReader(telemetry.name);
-  // Under Litestream, Litestream checkpoints and ingest waits for it; otherwise a thread of ours checkpoints.
-  const checkpointer = config.LITESTREAM ? undefined : new Checkpointer(telemetry, wal, log, (pages) => store.setAutocheckpoint(pages));
-  const store = new SqliteTelemetryWriter(telemetry.name, {
-    log,
-    litestream: config.LITESTREAM,
-    cacheMiB: config.TELEMETRY_CACHE_MIB,
-    maxEventTypesPerApp: config.MAX_EVENT_TYPES_PER_APP,
-    // The checkpointer thread checkpoints: the writer's commits never do.
-    ...(checkpointer && { walAutocheckpointPages: 0 }),
-    ...(deps.now && { now: deps.now }),
-    ...(deps.writerGate && { gate: deps.writerGate }),
-  });
-  const walHold = checkpointer ? () => checkpointer.restarting : replicationBackpressure(wal, config.INGEST_WAL_MAX_MIB * 1024 * 1024);
-  const extraHold = deps.hold;
+  const sink = deps.postgres ? pgSink(deps.postgres) : deps.telemetry ? sqliteSink(deps.telemetry, deps) : undefined;
+  if (!sink) throw new Error('createIngest: give `telemetry` (telemetry.db) or `postgres` (openTelemetry)');
+  const { store } = sink;
+  // Tests' hold first, then the store's own.
+  const holds = [deps.hold, sink.hold].filter((h) => h !== undefined);
   writer = new GroupCommitWriter(
     store,
     {
@@ -104,9 +97,8 @@ export function createIngest(deps: IngestDeps): IngestService {
       maxQueuedBytes: config.INGEST_QUEUE_MAX_BYTES,
       flushMaxEvents: config.INGEST_FLUSH_MAX_EVENTS,
       flushIntervalMs: config.INGEST_FLUSH_INTERVAL_MS,
-      // Commits wait while the WAL is checkpointed: Litestream's when it falls behind, ours while it RESTARTs.
-      hold: extraHold ? () => extraHold() || walHold() : walHold,
-      ...(checkpointer && { holdPollMs: CHECKPOINT_HOLD_POLL_MS }),
+      ...(holds.length > 0 && { hold: () => holds.some((h) => h()) }),
+      ...(sink.holdPollMs !== undefined && { holdPollMs: sink.holdPollMs }),
     },
     log,
     (s) => ingestMetrics.recordFlush(s),
@@ -137,10 +129,7 @@ export function createIngest(deps: IngestDeps): IngestService {
     title: 'Mosis telemetry ingest',
     version: API_VERSION,
     description: 'Device events and crash reports.',
-    ready: [
-      { name: 'telemetry_db', ok: () => isWritable(telemetry) },
-      { name: 'queue', ok: () => !writer.saturated },
-    ],
+    ready: [sink.ready, { name: 'queue', ok: () => !writer.saturated }],
   });
   mountDocs(app);
 
@@ -150,15 +139,14 @@ export function createIngest(deps: IngestDeps): IngestService {
     writer,
     store,
     apps,
-    checkpointer,
+    checkpointer: sink.checkpointer,
     stopAccepting: () => {
       stopping = true;
     },
     close: async () => {
       stopping = true;
       await writer.close();
-      await checkpointer?.stop();
-      wal.close();
+      await sink.close();
       await apps.stop();
     },
   };
@@ -172,6 +160,59 @@ function registryApps(url: string, log: Logger, now?: () => number): RegistryApp
   const apps = new RegistryAppCache(openPgAppSource(url), log, now ? { now } : {});
   void apps.start();
   return apps;
+}
+
+/** What the write path needs of where telemetry is stored. */
+interface TelemetrySink {
+  store: TelemetryWriter;
+  /** Commits wait while this says so (SQLite: a WAL checkpoint, Litestream behind). */
+  hold?: () => boolean;
+  holdPollMs?: number;
+  ready: ReadyCheck;
+  checkpointer?: Checkpointer;
+  /** After the writer has drained. */
+  close(): Promise<void>;
+}
+
+/** telemetry.db: the writer thread, the checkpointer (or Litestream's WAL hold), its page cache. */
+function sqliteSink(telemetry: DB, deps: IngestDeps): TelemetrySink {
+  const { config, log } = deps;
+  // Set here, where the write path is built: the cache counts in RSS, and ingest has a memory budget.
+  telemetry.pragma(`cache_size = -${config.TELEMETRY_CACHE_MIB * 1024}`);
+  const wal = new WalIndexReader(telemetry.name);
+  // Under Litestream, Litestream checkpoints and ingest waits for it; otherwise a thread of ours checkpoints.
+  const checkpointer = config.LITESTREAM ? undefined : new Checkpointer(telemetry, wal, log, (pages) => store.setAutocheckpoint(pages));
+  const store = new SqliteTelemetryWriter(telemetry.name, {
+    log,
+    litestream: config.LITESTREAM,
+    cacheMiB: config.TELEMETRY_CACHE_MIB,
+    maxEventTypesPerApp: config.MAX_EVENT_TYPES_PER_APP,
+    // The checkpointer thread checkpoints: the writer's commits never do.
+    ...(checkpointer && { walAutocheckpointPages: 0 }),
+    ...(deps.now && { now: deps.now }),
+    ...(deps.writerGate && { gate: deps.writerGate }),
+  });
+  return {
+    store,
+    // Commits wait while the WAL is checkpointed: Litestream's when it falls behind, ours while it RESTARTs.
+    hold: checkpointer ? () => checkpointer.restarting : replicationBackpressure(wal, config.INGEST_WAL_MAX_MIB * 1024 * 1024),
+    ...(checkpointer && { holdPollMs: CHECKPOINT_HOLD_POLL_MS, checkpointer }),
+    ready: { name: 'telemetry_db', ok: () => isWritable(telemetry) },
+    close: async () => {
+      await checkpointer?.stop();
+      wal.close();
+    },
+  };
+}
+
+/** PostgreSQL: the backend's writer (several processes may write at once); no WAL of ours to wait for. */
+function pgSink(backend: PgTelemetryBackend): TelemetrySink {
+  return {
+    store: backend.writer,
+    ready: { name: 'telemetry_pg', ok: () => backend.ready() },
+    // The pool is the backend's: main closes it after the writer has drained.
+    close: async () => {},
+  };
 }
 
 /** Builds the ingest app alone (tests that only need HTTP). */

@@ -5,6 +5,7 @@ import { gzipSync } from 'node:zlib';
 import type { PortalAppCache } from './apps/app-cache.js';
 import { createIngest, type IngestService } from './app.js';
 import { loadIngestConfig } from './config.js';
+import { SqliteTelemetryWriter } from './store/sqlite/writer.js';
 
 /** Test helpers for ingest: a fresh service on temp databases, portal apps, request builders. */
 
@@ -23,6 +24,8 @@ export async function seedPortal(dataDir: string, apps: Array<{ packageId: strin
 export interface TestIngest extends IngestService {
   /** portal.db's app cache (these tests run ingest in SQLite mode). */
   apps: PortalAppCache;
+  /** On telemetry.db: the writer thread's store. */
+  store: SqliteTelemetryWriter;
   dataDir: string;
   telemetry: DB;
   portal: DB | undefined;
@@ -58,9 +61,11 @@ export async function startTestIngest(
   const telemetry = openDatabase(databasePath(dataDir, 'telemetry'), { litestream: config.LITESTREAM });
   await migrateUp(telemetry, DATABASES.telemetry.migrations);
   const service = createIngest({ config, telemetry, log: opts.log ? createLogger('ingest', 'info', opts.log) : createLogger('ingest', 'silent'), ...(opts.now && { now: opts.now }), ...(opts.hold && { hold: opts.hold }), ...(opts.writerGate && { writerGate: opts.writerGate }) });
+  if (!(service.store instanceof SqliteTelemetryWriter)) throw new Error('startTestIngest: expected the SQLite writer');
   return {
     ...service,
     apps: service.apps as PortalAppCache,
+    store: service.store,
     dataDir,
     telemetry,
     portal,

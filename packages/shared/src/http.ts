@@ -47,7 +47,8 @@ export function createServiceApp<E extends Env = Env>(log: Logger, metrics: Metr
 export interface ReadyCheck {
   /** Name of what is checked (`portal_db`, `queue`, ...). */
   name: string;
-  ok: () => boolean;
+  /** A promise for checks that ask a server (PostgreSQL); a throw or rejection counts as not ready. */
+  ok: () => boolean | Promise<boolean>;
 }
 
 const CheckResult = z.object({ status: z.enum(['ok', 'unavailable']), checks: z.record(z.string(), z.boolean()) });
@@ -81,8 +82,8 @@ export function mountOperationalRoutes(
         503: { description: 'not ready', content: { 'application/json': { schema: CheckResult } } },
       },
     }),
-    (c) => {
-      const checks = Object.fromEntries(opts.ready.map((r) => [r.name, safe(r.ok)]));
+    async (c) => {
+      const checks = Object.fromEntries(await Promise.all(opts.ready.map(async (r) => [r.name, await safe(r.ok)] as const)));
       const ok = Object.values(checks).every(Boolean);
       return c.json({ status: ok ? ('ok' as const) : ('unavailable' as const), checks }, ok ? 200 : 503);
     },
@@ -106,9 +107,9 @@ export function mountOperationalRoutes(
   });
 }
 
-function safe(check: () => boolean): boolean {
+async function safe(check: () => boolean | Promise<boolean>): Promise<boolean> {
   try {
-    return check();
+    return await check();
   } catch {
     return false;
   }
