@@ -20,6 +20,7 @@ const { SqliteAggregateReads } = await import(`${ROOT}packages/ingest/dist/store
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const EVENTS = Number(process.env.BENCH_ROLLUP_EVENTS ?? (QUICK ? 1_000_000 : 10_000_000));
+const EVENTS_DEFAULT = EVENTS;
 const CRASHES = Math.round(EVENTS / 100);
 const DAYS = 90;
 const DAY_MS = 86_400_000;
@@ -42,11 +43,11 @@ const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 10
 const load1 = () => loadavg()[0].toFixed(2);
 
 /**
- * 10M events over the last 90 days in timestamp order (as devices send them), 20 apps, 5,000 devices
+ * 10M events (or `EVENTS`; bench/pg.mjs fills the same on PostgreSQL) over the last 90 days in timestamp order (as devices send them), 20 apps, 5,000 devices
  * (250 per app), 8 types, 3 Mosis versions, 4 app versions (one "not sent"), a `screen` in data; and a
  * crash per 100 events (30 fingerprints).
  */
-function generate(db, now) {
+export function generate(db, now, EVENTS = EVENTS_DEFAULT) {
   const start = now - DAYS * DAY_MS;
   const step = (DAYS * DAY_MS) / EVENTS;
   db.exec(`INSERT INTO dim_event_types (name) VALUES ${EVENT_TYPES.map((t) => `('${t}')`).join(',')}`);
