@@ -57,6 +57,13 @@ describe('scheduled jobs', () => {
     await until(() => jobRuns(db).some((r) => r.job === 'rollup' && r.ok === 1));
   });
 
+  it('runs a job asked for again while it is queued once, and a different job after it', async () => {
+    start('0 0 1 1 *');
+    await Promise.all([jobs!.run('rollup'), jobs!.run('rollup'), jobs!.run('prune'), jobs!.run('rollup')]);
+    const done = (job: string) => logs.filter((l) => JSON.parse(l).msg === `${job} done`).length;
+    expect([done('rollup'), done('prune')]).toEqual([1, 1]);
+  });
+
   it('skips a tick while ops holds the maintenance lease, and runs once it is free', async () => {
     expect(tryAcquireLease(db, MAINTENANCE_LEASE, 'ops-elsewhere', Date.now())).toBe(true);
     start('0 0 1 1 *');

@@ -1,6 +1,6 @@
 import type { DB, Logger } from '@mosis/shared';
 import cron from 'node-cron';
-import { LeaseBusyError } from './job-state.js';
+import { LeaseBusyError, type JobName } from './job-state.js';
 import { runPruneJob, runRollupJob } from './run-job.js';
 import type { WriteGate } from './pipeline.js';
 import { createLazyWorkerReader } from './snapshot-reader.js';
@@ -27,7 +27,7 @@ export interface ScheduleConfig {
 
 export interface ScheduledJobs {
   /** Runs a job now (queued behind a running one); resolves when it has run or was skipped. */
-  run(job: 'rollup' | 'prune'): Promise<void>;
+  run(job: JobName): Promise<void>;
   /**
    * At rest: ends the reader thread unless a job is queued or running (the next job's first read starts
    * it again). A rollup tick with nothing to fold reads nothing, so it stays ended until rows come.
@@ -39,45 +39,47 @@ export interface ScheduledJobs {
   stop(): Promise<void>;
 }
 
-/**
- * Runs rollup and retention on their schedules inside the ingest process, one at a time: a tick while
- * the same job is queued or running is skipped; a prune tick waits for a running rollup. When `ops` holds
- * the maintenance lease, the tick is skipped (the next one catches up).
- */
-export function startScheduledJobs(opts: {
-  db: DB;
-  dbPath: string;
-  config: ScheduleConfig;
-  log: Logger;
-  /** The ingest writer's slot between group commits, for the jobs' write transactions. */
-  exclusive?: WriteGate;
-  now?: () => number;
-}): ScheduledJobs {
-  const { db, config, log } = opts;
-  const abort = new AbortController();
-  const reader = createLazyWorkerReader(opts.dbPath, { pauseRatio: SCHEDULED_ROLLUP_PAUSE_RATIO });
-  let chain: Promise<void> = Promise.resolve();
-  const queued = new Set<string>();
+/** The queue and the schedules every backend's jobs share (startScheduledJobs, startPgScheduledJobs). */
+export interface JobQueue {
+  run(job: JobName): Promise<void>;
+  /** True while a job is queued or running. */
+  readonly busy: boolean;
+  /** Stops the schedules and aborts a running job between steps; `beforeDrain` runs before waiting for it. */
+  stop(beforeDrain?: () => Promise<void>): Promise<void>;
+}
 
-  const execute = async (job: 'rollup' | 'prune') => {
+/**
+ * Runs `work` on the two schedules, one job at a time: a tick while the same job is queued or running is
+ * skipped; a prune tick waits for a running rollup. A job that finds the maintenance lease held
+ * (`leaseBusy`) is skipped, logged at `skipLevel` (the next tick catches up); any other failure is an error.
+ */
+export function startJobQueue(opts: {
+  config: Pick<ScheduleConfig, 'ROLLUP_SCHEDULE' | 'PRUNE_SCHEDULE'>;
+  log: Logger;
+  work: (job: JobName, signal: AbortSignal) => Promise<object>;
+  leaseBusy: (err: unknown) => boolean;
+  skipLevel: 'info' | 'debug';
+}): JobQueue {
+  const { config, log } = opts;
+  const abort = new AbortController();
+  let chain: Promise<void> = Promise.resolve();
+  const queued = new Set<JobName>();
+
+  const execute = async (job: JobName) => {
     if (abort.signal.aborted) return;
-    const ctx = { db, reader, log, signal: abort.signal, now: opts.now, exclusive: opts.exclusive };
     const started = performance.now();
     try {
-      const result =
-        job === 'rollup'
-          ? await runRollupJob(ctx)
-          : await runPruneJob(ctx, { retentionDays: config.RETENTION_DAYS, litestream: config.LITESTREAM });
+      const result = await opts.work(job, abort.signal);
       // A rollup tick with nothing to fold is not news.
-      const idle = job === 'rollup' && 'steps' in result && result.steps === 0 && result.closedDays === 0;
+      const idle = job === 'rollup' && 'steps' in result && result.steps === 0 && 'closedDays' in result && result.closedDays === 0;
       (idle ? log.debug : log.info)(`${job} done`, { duration_ms: Math.round(performance.now() - started), ...result });
     } catch (err) {
-      if (err instanceof LeaseBusyError) log.info(`${job} skipped`, { reason: err.message });
+      if (opts.leaseBusy(err)) log[opts.skipLevel](`${job} skipped`, { reason: (err as Error).message });
       else if (!abort.signal.aborted) log.error(`${job} failed`, { err });
     }
   };
 
-  const run = (job: 'rollup' | 'prune'): Promise<void> => {
+  const run = (job: JobName): Promise<void> => {
     if (queued.has(job)) return chain;
     queued.add(job);
     chain = chain.then(async () => {
@@ -98,18 +100,53 @@ export function startScheduledJobs(opts: {
 
   return {
     run,
+    get busy() {
+      return queued.size > 0;
+    },
+    async stop(beforeDrain) {
+      abort.abort();
+      for (const t of tasks) await t.destroy();
+      await beforeDrain?.();
+      await chain;
+    },
+  };
+}
+
+/**
+ * Runs rollup and retention on their schedules inside the ingest process (startJobQueue). When `ops` holds
+ * the maintenance lease, the tick is skipped (the next one catches up).
+ */
+export function startScheduledJobs(opts: {
+  db: DB;
+  dbPath: string;
+  config: ScheduleConfig;
+  log: Logger;
+  /** The ingest writer's slot between group commits, for the jobs' write transactions. */
+  exclusive?: WriteGate;
+  now?: () => number;
+}): ScheduledJobs {
+  const { db, config, log } = opts;
+  const reader = createLazyWorkerReader(opts.dbPath, { pauseRatio: SCHEDULED_ROLLUP_PAUSE_RATIO });
+  const jobs = startJobQueue({
+    config,
+    log,
+    leaseBusy: (err) => err instanceof LeaseBusyError,
+    skipLevel: 'info',
+    work: (job, signal) => {
+      const ctx = { db, reader, log, signal, now: opts.now, exclusive: opts.exclusive };
+      return job === 'rollup' ? runRollupJob(ctx) : runPruneJob(ctx, { retentionDays: config.RETENTION_DAYS, litestream: config.LITESTREAM });
+    },
+  });
+
+  return {
+    run: jobs.run,
     async rest() {
-      if (queued.size === 0) await reader.release();
+      if (!jobs.busy) await reader.release();
     },
     get readerStarted() {
       return reader.started;
     },
-    async stop() {
-      abort.abort();
-      for (const t of tasks) await t.destroy();
-      // Ends a snapshot read in flight (its job then fails, aborted: its steps not written are redone).
-      await reader.close();
-      await chain;
-    },
+    // Ends a snapshot read in flight (its job then fails, aborted: its steps not written are redone).
+    stop: () => jobs.stop(() => reader.close()),
   };
 }

@@ -1,6 +1,5 @@
 import type { Logger } from '@mosis/shared';
-import cron from 'node-cron';
-import type { ScheduleConfig, ScheduledJobs } from '../../jobs/scheduler.js';
+import { startJobQueue, type ScheduleConfig, type ScheduledJobs } from '../../jobs/scheduler.js';
 import { PgLeaseBusyError, type PgTelemetryMaintenance } from './maintenance.js';
 
 /**
@@ -11,56 +10,25 @@ import { PgLeaseBusyError, type PgTelemetryMaintenance } from './maintenance.js'
  */
 export function startPgScheduledJobs(opts: { maintenance: PgTelemetryMaintenance; config: ScheduleConfig; log: Logger }): ScheduledJobs {
   const { maintenance, config, log } = opts;
-  const abort = new AbortController();
-  let chain: Promise<void> = Promise.resolve();
-  const queued = new Set<string>();
-
-  const execute = async (job: 'rollup' | 'prune') => {
-    if (abort.signal.aborted) return;
-    const started = performance.now();
-    try {
-      const result =
-        job === 'rollup'
-          ? await maintenance.runJob('rollup', () => maintenance.rollup({ signal: abort.signal }))
-          : await maintenance.runJob('prune', async () => {
-              await maintenance.ensurePartitionsAhead();
-              return maintenance.prune({ retentionDays: config.RETENTION_DAYS, signal: abort.signal });
-            });
-      const idle = job === 'rollup' && 'steps' in result && result.steps === 0 && result.closedDays === 0;
-      (idle ? log.debug : log.info)(`${job} done`, { duration_ms: Math.round(performance.now() - started), ...result });
-    } catch (err) {
-      if (err instanceof PgLeaseBusyError) log.debug(`${job} skipped`, { reason: err.message });
-      else if (!abort.signal.aborted) log.error(`${job} failed`, { err });
-    }
-  };
-
-  const run = (job: 'rollup' | 'prune'): Promise<void> => {
-    if (queued.has(job)) return chain;
-    queued.add(job);
-    chain = chain.then(async () => {
-      try {
-        await execute(job);
-      } finally {
-        queued.delete(job);
-      }
-    });
-    return chain;
-  };
-
-  const tasks = [
-    cron.schedule(config.ROLLUP_SCHEDULE, () => void run('rollup'), { name: 'rollup' }),
-    cron.schedule(config.PRUNE_SCHEDULE, () => void run('prune'), { name: 'prune' }),
-  ];
+  const jobs = startJobQueue({
+    config,
+    log,
+    leaseBusy: (err) => err instanceof PgLeaseBusyError,
+    skipLevel: 'debug',
+    work: (job, signal) =>
+      job === 'rollup'
+        ? maintenance.runJob('rollup', () => maintenance.rollup({ signal }))
+        : maintenance.runJob('prune', async () => {
+            await maintenance.ensurePartitionsAhead();
+            return maintenance.prune({ retentionDays: config.RETENTION_DAYS, signal });
+          }),
+  });
 
   return {
-    run,
+    run: jobs.run,
     // The jobs read PostgreSQL through the pool: there is no reader thread to end at rest.
     rest: async () => {},
     readerStarted: false,
-    async stop() {
-      abort.abort();
-      for (const t of tasks) await t.destroy();
-      await chain;
-    },
+    stop: () => jobs.stop(),
   };
 }
