@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { event, startTestIngest } from '../testing.js';
-import { recordJobEnd, recordJobStart } from './job-state.js';
+import { recordJobEnd, recordJobStart } from '../store/sqlite/job-state.js';
 
 const APP = 'com.dev.jobs';
 

@@ -1,7 +1,7 @@
 import type { DB, Metrics } from '@mosis/shared';
 import { Gauge } from 'prom-client';
-import { jobRuns } from './job-state.js';
-import { rowsWaiting } from './rollup.js';
+import { jobRuns } from '../store/sqlite/job-state.js';
+import { rowsWaiting } from '../store/sqlite/rollup.js';
 
 /**
  * The scheduled jobs' Prometheus series, read from `job_runs` and the rollup positions at scrape time: a

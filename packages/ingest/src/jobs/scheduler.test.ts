@@ -1,9 +1,9 @@
 import { createLogger, tempDir, type DB } from '@mosis/shared';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { jobRuns, MAINTENANCE_LEASE, releaseLease, tryAcquireLease } from './job-state.js';
+import { jobRuns, MAINTENANCE_LEASE, releaseLease, tryAcquireLease } from '../store/sqlite/job-state.js';
 import { loadJobsConfig } from './config.js';
 import { startScheduledJobs, type ScheduledJobs } from './scheduler.js';
-import { dailyAggregates, groupByFromScratch, insertEvents, openMigratedTelemetry } from './testing.js';
+import { dailyAggregates, groupByFromScratch, insertEvents, openMigratedTelemetry } from '../store/sqlite/testing.js';
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());

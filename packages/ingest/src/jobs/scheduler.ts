@@ -1,9 +1,10 @@
 import type { DB, Logger } from '@mosis/shared';
 import cron from 'node-cron';
-import { LeaseBusyError, type JobName } from './job-state.js';
-import { runPruneJob, runRollupJob } from './run-job.js';
-import type { WriteGate } from './pipeline.js';
-import { createLazyWorkerReader } from './snapshot-reader.js';
+import { LeaseBusyError } from '../store/sqlite/job-state.js';
+import { type JobName } from '../store/maintenance.js';
+import { runPruneJob, runRollupJob } from '../store/sqlite/run-job.js';
+import type { WriteGate } from '../store/sqlite/pipeline.js';
+import { createLazyWorkerReader } from '../store/sqlite/snapshot-reader.js';
 
 /**
  * Rollup every 20 seconds (node-cron syntax, seconds optional): an answer is then at most about 40 s behind

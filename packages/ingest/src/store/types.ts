@@ -1,6 +1,6 @@
 /**
  * The telemetry store's interface: what the write path hands to storage, and what it gets back. Routes and
- * the write queue know only this; `sqlite-store.ts` is today's implementation.
+ * the write queue know only this; `store/sqlite/store.ts` is today's implementation.
  */
 
 /** One validated event, ready to store. Strings are already checked against their limits. */
