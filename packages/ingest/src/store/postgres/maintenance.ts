@@ -2,10 +2,8 @@ import type { Logger } from '@mosis/shared';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { RollupStats } from '../maintenance.js';
-import { retentionCutoffDay } from '../maintenance.js';
 import { dayNumberOf, dayOfNumber, lastDayOfMonth } from '../../days.js';
-import { LEASE_TTL_MS, type JobName, type JobRun } from '../maintenance.js';
+import { LEASE_TTL_MS, MaintenanceBusyError, retentionCutoffDay, type JobName, type JobRun, type RollupStats, type TelemetryMaintenance } from '../maintenance.js';
 import { PG_POSITION_SAMPLE_KEEP_MS, PG_ROLLUP_STEP_ROWS, PG_SETTLE_MS, PG_SETTLE_WAIT_MAX_MS, PG_TRIM_CHUNK_ROWS } from '../../limits.js';
 import { DeviceSketch } from '../../sketch/device-sketch.js';
 import { DIM, DIM_NAME, firstOpenDay, sketchPrecision, type Dim } from '../aggregates.js';
@@ -51,10 +49,13 @@ export interface PgPruneResult {
 }
 
 /** A job run elsewhere holds the lease. */
-export class PgLeaseBusyError extends Error {
-  constructor(readonly job: string, readonly holder: string) {
-    super(`${job} is running in another process (${holder})`);
-    this.name = 'PgLeaseBusyError';
+export class PgLeaseBusyError extends MaintenanceBusyError {
+  override readonly name = 'PgLeaseBusyError';
+  constructor(
+    readonly job: string,
+    holder: string,
+  ) {
+    super(`${job} is running in another process (${holder})`, holder);
   }
 }
 
@@ -71,7 +72,7 @@ interface Group {
   devices: number;
 }
 
-export class PgTelemetryMaintenance {
+export class PgTelemetryMaintenance implements TelemetryMaintenance {
   private readonly pool: PgPool;
   private readonly now: () => number;
 
@@ -492,6 +493,32 @@ export class PgTelemetryMaintenance {
       }
     });
   }
+
+  /** The scheduled rollup: under the lease, recorded. */
+  runRollup(opts: { signal?: AbortSignal } = {}): Promise<RollupStats> {
+    return this.runJob('rollup', () => this.rollup(opts));
+  }
+
+  /** The scheduled retention, which also makes the partitions of this month and the next. */
+  runPrune(opts: { retentionDays: number; signal?: AbortSignal }): Promise<PgPruneResult> {
+    return this.runJob('prune', async () => {
+      await this.ensurePartitionsAhead();
+      return this.prune(opts);
+    });
+  }
+
+  async pendingRows(): Promise<number> {
+    const waiting = await this.rowsWaiting();
+    return Number(waiting.events + waiting.crashes);
+  }
+
+  /** The jobs read through the backend's pool, which ends idle connections by itself: nothing to free. */
+  async rest(): Promise<void> {}
+
+  readonly holding = false;
+
+  /** The pool is the backend's (store/backend.ts closes it). */
+  async close(): Promise<void> {}
 
   /** The last run of each job, for `ops stats` and metrics. */
   async jobRuns(): Promise<JobRun[]> {

@@ -1,7 +1,7 @@
 import type { DB } from '@mosis/shared';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { LEASE_TTL_MS, type JobName, type JobRun } from '../maintenance.js';
+import { LEASE_TTL_MS, MaintenanceBusyError, type JobName, type JobRun } from '../maintenance.js';
 
 /**
  * Bookkeeping shared by the jobs: the maintenance lease (one rollup or prune at a time across the ingest
@@ -51,10 +51,10 @@ export function leaseHolder(db: DB, name: string, now: number): string | undefin
 }
 
 /** Thrown when the lease stays held by someone else for longer than the caller waits. */
-export class LeaseBusyError extends Error {
-  constructor(readonly holder: string) {
-    super(`another rollup or prune is running (${holder})`);
-    this.name = 'LeaseBusyError';
+export class LeaseBusyError extends MaintenanceBusyError {
+  override readonly name = 'LeaseBusyError';
+  constructor(holder: string) {
+    super(`another rollup or prune is running (${holder})`, holder);
   }
 }
 
