@@ -3,35 +3,34 @@ import {
   createMetrics,
   createServiceApp,
   databasePath,
-  isWritable,
   mountDocs,
   mountOperationalRoutes,
   registerDatabaseMetrics,
   type DB,
   type Logger,
   type Metrics,
-  type ReadyCheck,
 } from '@mosis/shared';
 import { PortalAppCache, type AppLookup } from './apps/app-cache.js';
 import { RegistryAppCache } from './apps/registry-cache.js';
 import { openPgAppSource } from './store/postgres/app-registry.js';
 import { BodyBudget } from './http/body-budget.js';
 import type { IngestConfig } from './config.js';
-import { CHECKPOINT_HOLD_POLL_MS, MAX_BATCH_CRASHES, MAX_BATCH_EVENTS, MAX_CRASHES_BODY_BYTES, MAX_EVENTS_BODY_BYTES } from './limits.js';
-import { DAY_MS } from './jobs/days.js';
+import { MAX_BATCH_CRASHES, MAX_BATCH_EVENTS, MAX_CRASHES_BODY_BYTES, MAX_EVENTS_BODY_BYTES } from './limits.js';
+import { DAY_MS } from './days.js';
 import { registerJobMetrics } from './jobs/metrics.js';
 import { createIngestMetrics } from './metrics.js';
 import { DeviceHasher, loadDeviceSecret } from './privacy/device-hash.js';
 import { batchHandler, type BatchDeps } from './routes/batch-handler.js';
 import { crashesRoute, eventsRoute } from './routes/docs.js';
 import type { PgTelemetryBackend } from './store/backend.js';
-import { SqliteTelemetryWriter } from './store/sqlite/writer.js';
-import type { TelemetryWriter } from './store/types.js';
+import type { TelemetryMaintenance } from './store/maintenance.js';
+import { pgSink } from './store/postgres/sink.js';
+import { openSqliteSink } from './store/sqlite/sink.js';
+import type { Checkpointer } from './store/sqlite/checkpointer.js';
+import type { TelemetrySink, TelemetryWriter } from './store/types.js';
 import { toCrashRecord } from './validation/crashes.js';
 import { toEventRecord } from './validation/events.js';
-import { Checkpointer } from './write/checkpointer.js';
 import { GroupCommitWriter } from './write/group-commit.js';
-import { replicationBackpressure, WalIndexReader } from './write/wal-index.js';
 
 export const SERVICE_NAME = 'ingest';
 export const API_VERSION = '1.0.0';
@@ -63,6 +62,8 @@ export interface IngestService {
    */
   writer: GroupCommitWriter;
   store: TelemetryWriter;
+  /** Rollup and retention on the same store (the scheduler runs them; main starts it). */
+  maintenance: TelemetryMaintenance;
   /** The apps: portal.db's (PortalAppCache), or with TELEMETRY_DATABASE_URL what the core API publishes (RegistryAppCache). */
   apps: AppLookup;
   /** The WAL checkpoints' thread; absent under Litestream (which checkpoints) and on PostgreSQL. */
@@ -78,15 +79,28 @@ export function createIngest(deps: IngestDeps): IngestService {
   const { config, log } = deps;
   const metrics = deps.metrics ?? createMetrics(SERVICE_NAME);
   registerDatabaseMetrics(metrics, { telemetry: () => deps.telemetry });
-  registerJobMetrics(metrics, () => deps.telemetry);
 
   const apps = config.TELEMETRY_DATABASE_URL ? registryApps(config.TELEMETRY_DATABASE_URL, log, deps.now) : new PortalAppCache(databasePath(config.DATA_DIR, 'portal'), log, deps.now).start(config.APP_CACHE_REFRESH_MS);
   const hasher = new DeviceHasher(loadDeviceSecret(config.DATA_DIR, config.DEVICE_HASH_SECRET));
   let writer: GroupCommitWriter | undefined;
   const budget = new BodyBudget(config.INGEST_MAX_BODY_BYTES_IN_FLIGHT);
   const ingestMetrics = createIngestMetrics(metrics, () => writer, apps, () => budget.inUse);
-  const sink = deps.postgres ? pgSink(deps.postgres) : deps.telemetry ? sqliteSink(deps.telemetry, deps) : undefined;
+  const sqlite =
+    deps.telemetry && !deps.postgres
+      ? openSqliteSink(deps.telemetry, {
+          log,
+          litestream: config.LITESTREAM,
+          cacheMiB: config.TELEMETRY_CACHE_MIB,
+          maxEventTypesPerApp: config.MAX_EVENT_TYPES_PER_APP,
+          walMaxBytes: config.INGEST_WAL_MAX_MIB * 1024 * 1024,
+          exclusive: (fn) => writer!.exclusive(fn),
+          ...(deps.now && { now: deps.now }),
+          ...(deps.writerGate && { gate: deps.writerGate }),
+        })
+      : undefined;
+  const sink: TelemetrySink | undefined = deps.postgres ? pgSink(deps.postgres) : sqlite;
   if (!sink) throw new Error('createIngest: give `telemetry` (telemetry.db) or `postgres` (openTelemetry)');
+  registerJobMetrics(metrics, sink.maintenance);
   const { store } = sink;
   // Tests' hold first, then the store's own.
   const holds = [deps.hold, sink.hold].filter((h) => h !== undefined);
@@ -138,8 +152,9 @@ export function createIngest(deps: IngestDeps): IngestService {
     budget,
     writer,
     store,
+    maintenance: sink.maintenance,
     apps,
-    checkpointer: sink.checkpointer,
+    checkpointer: sqlite?.checkpointer,
     stopAccepting: () => {
       stopping = true;
     },
@@ -160,59 +175,6 @@ function registryApps(url: string, log: Logger, now?: () => number): RegistryApp
   const apps = new RegistryAppCache(openPgAppSource(url), log, now ? { now } : {});
   void apps.start();
   return apps;
-}
-
-/** What the write path needs of where telemetry is stored. */
-interface TelemetrySink {
-  store: TelemetryWriter;
-  /** Commits wait while this says so (SQLite: a WAL checkpoint, Litestream behind). */
-  hold?: () => boolean;
-  holdPollMs?: number;
-  ready: ReadyCheck;
-  checkpointer?: Checkpointer;
-  /** After the writer has drained. */
-  close(): Promise<void>;
-}
-
-/** telemetry.db: the writer thread, the checkpointer (or Litestream's WAL hold), its page cache. */
-function sqliteSink(telemetry: DB, deps: IngestDeps): TelemetrySink {
-  const { config, log } = deps;
-  // Set here, where the write path is built: the cache counts in RSS, and ingest has a memory budget.
-  telemetry.pragma(`cache_size = -${config.TELEMETRY_CACHE_MIB * 1024}`);
-  const wal = new WalIndexReader(telemetry.name);
-  // Under Litestream, Litestream checkpoints and ingest waits for it; otherwise a thread of ours checkpoints.
-  const checkpointer = config.LITESTREAM ? undefined : new Checkpointer(telemetry, wal, log, (pages) => store.setAutocheckpoint(pages));
-  const store = new SqliteTelemetryWriter(telemetry.name, {
-    log,
-    litestream: config.LITESTREAM,
-    cacheMiB: config.TELEMETRY_CACHE_MIB,
-    maxEventTypesPerApp: config.MAX_EVENT_TYPES_PER_APP,
-    // The checkpointer thread checkpoints: the writer's commits never do.
-    ...(checkpointer && { walAutocheckpointPages: 0 }),
-    ...(deps.now && { now: deps.now }),
-    ...(deps.writerGate && { gate: deps.writerGate }),
-  });
-  return {
-    store,
-    // Commits wait while the WAL is checkpointed: Litestream's when it falls behind, ours while it RESTARTs.
-    hold: checkpointer ? () => checkpointer.restarting : replicationBackpressure(wal, config.INGEST_WAL_MAX_MIB * 1024 * 1024),
-    ...(checkpointer && { holdPollMs: CHECKPOINT_HOLD_POLL_MS, checkpointer }),
-    ready: { name: 'telemetry_db', ok: () => isWritable(telemetry) },
-    close: async () => {
-      await checkpointer?.stop();
-      wal.close();
-    },
-  };
-}
-
-/** PostgreSQL: the backend's writer (several processes may write at once); no WAL of ours to wait for. */
-function pgSink(backend: PgTelemetryBackend): TelemetrySink {
-  return {
-    store: backend.writer,
-    ready: { name: 'telemetry_pg', ok: () => backend.ready() },
-    // The pool is the backend's: main closes it after the writer has drained.
-    close: async () => {},
-  };
 }
 
 /** Builds the ingest app alone (tests that only need HTTP). */

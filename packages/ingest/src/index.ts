@@ -1,13 +1,14 @@
 export * from './app.js';
 export * from './config.js';
 export * from './limits.js';
-export * from './store/partitions.js';
+export * from './days.js';
 export type * from './store/types.js';
+export * from './store/maintenance.js';
 export { GroupCommitWriter } from './write/group-commit.js';
 export * from './jobs/index.js';
 export { DEVICE_SECRET_FILE, readDeviceSecret } from './privacy/device-hash.js';
 export * from './store/reads.js';
-export * from './store/sqlite/reads.js';
+export * from './store/sqlite/index.js';
 export * from './store/postgres/reads.js';
 export { telemetryDatabaseUrlSchema } from './store/postgres/config.js';
 export { copyFromSqlite, type CopyOptions, type CopyResult } from './store/postgres/copy-from-sqlite.js';

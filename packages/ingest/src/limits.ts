@@ -52,7 +52,7 @@ export const DEFAULT_FLUSH_MAX_EVENTS = 2_000;
 export const DEFAULT_FLUSH_INTERVAL_MS = 4;
 /**
  * Default, under Litestream: WAL bytes above which commits wait until Litestream has copied and
- * checkpointed the WAL (write/wal-index.ts). Well above Litestream's own RESTART point (10 000 pages, ~40 MiB,
+ * checkpointed the WAL (store/sqlite/wal-index.ts). Well above Litestream's own RESTART point (10 000 pages, ~40 MiB,
  * litestream.yml) plus what is written until its next sync, so it holds only when Litestream falls behind: at
  * 64 MiB it held every commit between two syncs under full load (README, Operations).
  */
@@ -63,7 +63,7 @@ export const WRITER_BUSY_RETRY_MS = 1;
 export const WAL_HOLD_POLL_MS = 10;
 /** Longest a commit is held: after it, ingest writes anyway (and warns) rather than stall on a stuck Litestream. */
 export const WAL_HOLD_MAX_MS = 10_000;
-/** Without Litestream: how often the checkpointer looks at the WAL (write/checkpointer.ts). */
+/** Without Litestream: how often the checkpointer looks at the WAL (store/sqlite/checkpointer.ts). */
 export const CHECKPOINT_POLL_MS = 50;
 /** Without Litestream: how often a commit held by the checkpointer's RESTART looks again (it lasts ms). */
 export const CHECKPOINT_HOLD_POLL_MS = 1;
@@ -90,7 +90,7 @@ export const RETRY_AFTER_SECONDS = 1;
 
 /**
  * Days whose distinct devices the rollup keeps as exact device rows: today and yesterday (UTC), where late
- * events land most. An older day closes: its device rows become sketches (jobs/rollup-close.ts).
+ * events land most. An older day closes: its device rows become sketches (store/sqlite/rollup-close.ts).
  */
 export const OPEN_DAYS = 2;
 /** Raw rows the rollup folds in one step (one snapshot read, one write transaction of a few ms). */

@@ -20,7 +20,6 @@ import { createIngest, SERVICE_NAME, type IngestService } from './app.js';
 import { loadIngestConfig, type IngestConfig } from './config.js';
 import { loadJobsConfig, startScheduledJobs, type ScheduledJobs } from './jobs/index.js';
 import { openTelemetry, type PgTelemetryBackend } from './store/backend.js';
-import { startPgScheduledJobs } from './store/postgres/scheduler.js';
 
 /** The write path and the scheduled jobs on one telemetry store, what to free at rest, how to close the store. */
 interface Started {
@@ -67,7 +66,7 @@ async function onSqlite(config: IngestConfig, log: Logger): Promise<Started> {
     if (applied.length) log.info('migrated telemetry.db', { applied });
   }
   const ingest = createIngest({ config, telemetry, log });
-  const jobs = startScheduledJobs({ db: telemetry, dbPath: telemetry.name, config: loadJobsConfig(), log, exclusive: (fn) => ingest.writer.exclusive(fn) });
+  const jobs = startScheduledJobs({ maintenance: ingest.maintenance, config: loadJobsConfig(), log });
   return {
     ingest,
     jobs,
@@ -86,7 +85,8 @@ async function onSqlite(config: IngestConfig, log: Logger): Promise<Started> {
 /** PostgreSQL: several ingest processes may write at once; the maintenance lease picks one per job run. */
 function onPostgres(config: IngestConfig, log: Logger, backend: PgTelemetryBackend): Started {
   const ingest = createIngest({ config, postgres: backend, log });
-  const jobs = startPgScheduledJobs({ maintenance: backend.maintenance, config: loadJobsConfig(), log });
+  // Every process ticks; the one that takes the lease runs the job, the others skip quietly.
+  const jobs = startScheduledJobs({ maintenance: ingest.maintenance, config: loadJobsConfig(), log, busyLogLevel: 'debug' });
   // The pool ends its idle connections by itself: nothing more to free at rest.
   return { ingest, jobs, release: async () => {}, closeStore: () => backend.close() };
 }

@@ -58,7 +58,7 @@ function dropPartitions(db: DB): void {
 /**
  * 0004, for the partitions that exist: list each app's event types from its raw rows (a scan of every event
  * partition, once), and key each crash partition's crash_id index by (app, device, crash_id), as
- * ingest's store/partitions.ts creates new ones, so one app's crash never hides another's.
+ * ingest's store/sqlite/partitions.ts creates new ones, so one app's crash never hides another's.
  */
 function scopeCrashIdsAndListEventTypes(db: DB): void {
   for (const { name, kind } of partitions(db)) {
@@ -121,7 +121,7 @@ function dropEventColumns(db: DB): void {
 }
 
 /**
- * The telemetry_events view over `parts` as ingest's store/partitions.ts (rebuildViews) builds it, with the
+ * The telemetry_events view over `parts` as ingest's store/sqlite/partitions.ts (rebuildViews) builds it, with the
  * 0005 columns or without: migration-0005.test.ts checks that a migrated database's view reads exactly as
  * the one ingest builds. (A migration is a snapshot of the schema at its time, like a .sql file.)
  */

@@ -1,6 +1,14 @@
-import { describe, expect, it } from 'vitest';
+import { createLogger, tempDir } from '@mosis/shared';
+import { afterAll, describe, expect, it } from 'vitest';
+import { createIngest } from '../app.js';
+import { loadIngestConfig } from '../config.js';
+import { openTelemetry, type PgTelemetryBackend } from '../store/backend.js';
+import { PgAppRegistryPublisher } from '../store/postgres/app-registry.js';
+import { PgTelemetryMaintenance } from '../store/postgres/maintenance.js';
+import { openPgPool } from '../store/postgres/pool.js';
+import { createTestPgDatabase, describePg } from '../store/postgres/testing.js';
 import { event, startTestIngest } from '../testing.js';
-import { recordJobEnd, recordJobStart } from './job-state.js';
+import { recordJobEnd, recordJobStart } from '../store/sqlite/job-state.js';
 
 const APP = 'com.dev.jobs';
 
@@ -36,6 +44,54 @@ describe('job metrics', () => {
       expect(series(text, 'ingest_job_last_duration_seconds', 'job="prune"')).toBe(0.4);
     } finally {
       await t.stop();
+    }
+  });
+});
+
+describePg('job metrics on PostgreSQL', () => {
+  const dir = tempDir('mosis-job-metrics-pg-');
+  afterAll(() => dir.cleanup());
+
+  it('report the runs any process recorded in PostgreSQL, and the rows waiting for rollup there', async () => {
+    const db = await createTestPgDatabase();
+    const config = loadIngestConfig({ DATA_DIR: dir.path, LOG_LEVEL: 'silent', TELEMETRY_DATABASE_URL: db.url });
+    const log = createLogger('ingest', 'silent');
+    const backend = (await openTelemetry(config, { log })) as PgTelemetryBackend;
+    const ingest = createIngest({ config, postgres: backend, log });
+    const pool = openPgPool(db.url, { applicationName: 'mosis-test' });
+    await new PgAppRegistryPublisher(pool).publish([{ id: 'app-1', packageId: APP, status: 'published' }]);
+    try {
+      const scrape = async () => (await ingest.app.request('/metrics')).text();
+      let text = await scrape();
+      expect(series(text, 'ingest_job_last_run_ok', 'job="rollup"')).toBeUndefined();
+      expect(series(text, 'ingest_rollup_pending_rows', '')).toBe(0);
+
+      const post = (events: object[]) =>
+        ingest.app.request('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
+      expect((await post([event(APP), event(APP), event(APP)])).status).toBe(202);
+      expect(series(await scrape(), 'ingest_rollup_pending_rows', '')).toBe(3);
+
+      // Another process's run (its own maintenance on the same database), folding everything in (no settle delay).
+      const other = new PgTelemetryMaintenance({ pool, settleMs: 0 });
+      await other.runJob('rollup', () => other.rollup());
+      text = await scrape();
+      expect(series(text, 'ingest_job_last_run_ok', 'job="rollup"')).toBe(1);
+      expect(series(text, 'ingest_job_last_success_timestamp_seconds', 'job="rollup"')).toBeGreaterThan(Date.now() / 1000 - 60);
+      expect(series(text, 'ingest_rollup_pending_rows', '')).toBe(0);
+
+      // The database gone: the scrape still answers, without the series it cannot read.
+      await ingest.close();
+      await backend.close();
+      await pool.end();
+      await db.drop();
+      const gone = await ingest.app.request('/metrics');
+      expect(gone.status).toBe(200);
+      text = await gone.text();
+      expect(series(text, 'ingest_rollup_pending_rows', '')).toBeNaN();
+      expect(series(text, 'ingest_job_last_run_ok', 'job="rollup"')).toBeUndefined();
+    } finally {
+      await ingest.close().catch(() => {});
+      await backend.close().catch(() => {});
     }
   });
 });

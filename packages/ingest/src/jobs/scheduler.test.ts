@@ -1,9 +1,10 @@
 import { createLogger, tempDir, type DB } from '@mosis/shared';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { jobRuns, MAINTENANCE_LEASE, releaseLease, tryAcquireLease } from './job-state.js';
+import { jobRuns, MAINTENANCE_LEASE, releaseLease, tryAcquireLease } from '../store/sqlite/job-state.js';
 import { loadJobsConfig } from './config.js';
 import { startScheduledJobs, type ScheduledJobs } from './scheduler.js';
-import { dailyAggregates, groupByFromScratch, insertEvents, openMigratedTelemetry } from './testing.js';
+import { SqliteTelemetryMaintenance } from '../store/sqlite/maintenance.js';
+import { dailyAggregates, groupByFromScratch, insertEvents, openMigratedTelemetry } from '../store/sqlite/testing.js';
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());
@@ -26,9 +27,8 @@ afterEach(async () => {
 
 const start = (rollup: string) =>
   (jobs = startScheduledJobs({
-    db,
-    dbPath: path,
-    config: { ROLLUP_SCHEDULE: rollup, PRUNE_SCHEDULE: '0 0 1 1 *', RETENTION_DAYS: 90, LITESTREAM: false },
+    maintenance: new SqliteTelemetryMaintenance({ db, litestream: false }),
+    config: { ROLLUP_SCHEDULE: rollup, PRUNE_SCHEDULE: '0 0 1 1 *', RETENTION_DAYS: 90 },
     log: createLogger('test', 'debug', (l) => logs.push(l)),
   }));
 

@@ -1,20 +1,12 @@
-import type { DB, Logger } from '@mosis/shared';
+import type { Logger } from '@mosis/shared';
 import cron from 'node-cron';
-import { LeaseBusyError, type JobName } from './job-state.js';
-import { runPruneJob, runRollupJob } from './run-job.js';
-import type { WriteGate } from './pipeline.js';
-import { createLazyWorkerReader } from './snapshot-reader.js';
+import { MaintenanceBusyError, type JobName, type TelemetryMaintenance } from '../store/maintenance.js';
 
 /**
  * Rollup every 20 seconds (node-cron syntax, seconds optional): an answer is then at most about 40 s behind
  * a 202 (API.md: within 60 s). A run costs what was stored since the last one (bench/rollup.mjs).
  */
 export const DEFAULT_ROLLUP_SCHEDULE = '*/20 * * * * *';
-/**
- * The scheduled jobs' reader thread rests after each snapshot read as long as the read took: it then uses
- * at most half a core and ingest keeps the rest (on a 2-core box that matters; see bench/rollup.mjs).
- */
-export const SCHEDULED_ROLLUP_PAUSE_RATIO = 1;
 /** Retention once a day, at 03:17 local time (off the hour, when nothing else tends to run). */
 export const DEFAULT_PRUNE_SCHEDULE = '17 3 * * *';
 
@@ -29,18 +21,18 @@ export interface ScheduledJobs {
   /** Runs a job now (queued behind a running one); resolves when it has run or was skipped. */
   run(job: JobName): Promise<void>;
   /**
-   * At rest: ends the reader thread unless a job is queued or running (the next job's first read starts
-   * it again). A rollup tick with nothing to fold reads nothing, so it stays ended until rows come.
+   * At rest: frees what the jobs hold (on SQLite their reader thread) unless a job is queued or running; the
+   * next job takes it back. A rollup tick with nothing to fold reads nothing, so it stays freed until rows come.
    */
   rest(): Promise<void>;
-  /** True while the jobs' reader thread runs (for tests). */
+  /** True while the jobs hold what rest() frees (for tests). */
   readonly readerStarted: boolean;
-  /** Stops the schedules, aborts a running job between steps and ends the reader thread. */
+  /** Stops the schedules, aborts a running job between steps and ends what the jobs hold. */
   stop(): Promise<void>;
 }
 
-/** The queue and the schedules every backend's jobs share (startScheduledJobs, startPgScheduledJobs). */
-export interface JobQueue {
+/** The queue and the schedules of the jobs (startScheduledJobs). */
+interface JobQueue {
   run(job: JobName): Promise<void>;
   /** True while a job is queued or running. */
   readonly busy: boolean;
@@ -53,7 +45,7 @@ export interface JobQueue {
  * skipped; a prune tick waits for a running rollup. A job that finds the maintenance lease held
  * (`leaseBusy`) is skipped, logged at `skipLevel` (the next tick catches up); any other failure is an error.
  */
-export function startJobQueue(opts: {
+function startJobQueue(opts: {
   config: Pick<ScheduleConfig, 'ROLLUP_SCHEDULE' | 'PRUNE_SCHEDULE'>;
   log: Logger;
   work: (job: JobName, signal: AbortSignal) => Promise<object>;
@@ -113,40 +105,35 @@ export function startJobQueue(opts: {
 }
 
 /**
- * Runs rollup and retention on their schedules inside the ingest process (startJobQueue). When `ops` holds
- * the maintenance lease, the tick is skipped (the next one catches up).
+ * Runs rollup and retention on their schedules inside the ingest process, on whichever store `maintenance`
+ * is. A tick that finds the maintenance lease held (by `ops`, or on PostgreSQL by another ingest process)
+ * is skipped, logged at `busyLogLevel` (the holder does the work; the next tick catches up).
  */
 export function startScheduledJobs(opts: {
-  db: DB;
-  dbPath: string;
-  config: ScheduleConfig;
+  maintenance: TelemetryMaintenance;
+  config: Pick<ScheduleConfig, 'ROLLUP_SCHEDULE' | 'PRUNE_SCHEDULE' | 'RETENTION_DAYS'>;
   log: Logger;
-  /** The ingest writer's slot between group commits, for the jobs' write transactions. */
-  exclusive?: WriteGate;
-  now?: () => number;
+  /** On PostgreSQL several processes tick at once and all but one skip: not news there ('debug'). */
+  busyLogLevel?: 'info' | 'debug';
 }): ScheduledJobs {
-  const { db, config, log } = opts;
-  const reader = createLazyWorkerReader(opts.dbPath, { pauseRatio: SCHEDULED_ROLLUP_PAUSE_RATIO });
+  const { maintenance, config } = opts;
   const jobs = startJobQueue({
     config,
-    log,
-    leaseBusy: (err) => err instanceof LeaseBusyError,
-    skipLevel: 'info',
-    work: (job, signal) => {
-      const ctx = { db, reader, log, signal, now: opts.now, exclusive: opts.exclusive };
-      return job === 'rollup' ? runRollupJob(ctx) : runPruneJob(ctx, { retentionDays: config.RETENTION_DAYS, litestream: config.LITESTREAM });
-    },
+    log: opts.log,
+    leaseBusy: (err) => err instanceof MaintenanceBusyError,
+    skipLevel: opts.busyLogLevel ?? 'info',
+    work: (job, signal) => (job === 'rollup' ? maintenance.runRollup({ signal }) : maintenance.runPrune({ retentionDays: config.RETENTION_DAYS, signal })),
   });
 
   return {
     run: jobs.run,
     async rest() {
-      if (!jobs.busy) await reader.release();
+      if (!jobs.busy) await maintenance.rest();
     },
     get readerStarted() {
-      return reader.started;
+      return maintenance.holding;
     },
-    // Ends a snapshot read in flight (its job then fails, aborted: its steps not written are redone).
-    stop: () => jobs.stop(() => reader.close()),
+    // Ends a read in flight (its job then fails, aborted: its steps not written are redone).
+    stop: () => jobs.stop(() => maintenance.close()),
   };
 }

@@ -1,11 +1,10 @@
 import { ConfigError, createLogger } from '@mosis/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadIngestConfig } from '../config.js';
-import { DEFAULT_PRUNE_SCHEDULE } from '../jobs/scheduler.js';
+import { DEFAULT_PRUNE_SCHEDULE, startScheduledJobs } from '../jobs/scheduler.js';
 import { eventRecord } from './contract/backends.js';
 import { openTelemetry, type PgTelemetryBackend } from './backend.js';
 import { openPgPool } from './postgres/pool.js';
-import { startPgScheduledJobs } from './postgres/scheduler.js';
 import { createTestPgDatabase, describePg, type TestPgDatabase } from './postgres/testing.js';
 
 describe('TELEMETRY_DATABASE_URL', () => {
@@ -53,8 +52,8 @@ describePg('openTelemetry on PostgreSQL, two ingest processes', () => {
     expect(res).toEqual([[{ stored: 50, duplicates: 0 }], [{ stored: 50, duplicates: 0 }]]);
 
     // Both processes' schedulers run the jobs at once (the lease itself: postgres/maintenance.test.ts).
-    const schedule = { ROLLUP_SCHEDULE: '0 0 1 1 *', PRUNE_SCHEDULE: DEFAULT_PRUNE_SCHEDULE, RETENTION_DAYS: 90, LITESTREAM: false };
-    const jobs = both.map((b) => startPgScheduledJobs({ maintenance: b.maintenance, config: schedule, log }));
+    const schedule = { ROLLUP_SCHEDULE: '0 0 1 1 *', PRUNE_SCHEDULE: DEFAULT_PRUNE_SCHEDULE, RETENTION_DAYS: 90 };
+    const jobs = both.map((b) => startScheduledJobs({ maintenance: b.maintenance, config: schedule, log, busyLogLevel: 'debug' }));
     try {
       await Promise.all(jobs.map((j) => j.run('rollup')));
       await Promise.all(jobs.map((j) => j.run('prune')));

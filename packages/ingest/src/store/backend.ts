@@ -8,7 +8,7 @@ import { PgTelemetryWriter } from './postgres/writer.js';
 
 /**
  * Where telemetry lives, chosen once from config: TELEMETRY_DATABASE_URL set puts it on PostgreSQL
- * (store/postgres/), unset keeps telemetry.db (store/sqlite/ and sqlite-store.ts, opened by the caller as
+ * (store/postgres/), unset keeps telemetry.db (store/sqlite/ and store/sqlite/store.ts, opened by the caller as
  * before). The write path and the scheduler use what this returns and nothing of the driver.
  */
 

@@ -178,3 +178,6 @@ export interface TelemetryReads {
   crashes(q: CrashesQuery): Promise<{ items: RawCrash[]; next_cursor: string | null }>;
   close(): Promise<void>;
 }
+
+/** The TelemetryReads answered from the daily aggregates (and, for `data.KEY`, from raw rows). */
+export type AggregateReads = Pick<TelemetryReads, 'dailyCounts' | 'eventTypeCount' | 'activeDevices' | 'breakdown' | 'summary' | 'crashGroups'>;

@@ -1,6 +1,10 @@
+import type { ReadyCheck } from '@mosis/shared';
+import type { TelemetryMaintenance } from './maintenance.js';
+
 /**
- * The telemetry store's interface: what the write path hands to storage, and what it gets back. Routes and
- * the write queue know only this; `sqlite-store.ts` is today's implementation.
+ * The telemetry store's interface: what the write path hands to storage, and what it gets back. Routes,
+ * the write queue and the scheduler know only this (and store/maintenance.ts); store/sqlite/ and
+ * store/postgres/ implement it.
  */
 
 /** One validated event, ready to store. Strings are already checked against their limits. */
@@ -90,4 +94,20 @@ export interface TelemetryWriter {
  */
 export class WriterUnavailableError extends Error {
   override readonly name = 'WriterUnavailableError';
+}
+
+/** Everything ingest uses of where telemetry is stored (store/sqlite/sink.ts, store/postgres/sink.ts). */
+export interface TelemetrySink {
+  /** The group commits' writer. */
+  store: TelemetryWriter;
+  /** The scheduled jobs (rollup, retention) and their metrics. */
+  maintenance: TelemetryMaintenance;
+  /** Commits wait while this says so (SQLite: a WAL checkpoint, Litestream behind). */
+  hold?: () => boolean;
+  /** How often a held commit looks again (ms). */
+  holdPollMs?: number;
+  /** Readiness of the store (/readyz). */
+  ready: ReadyCheck;
+  /** After the writer has drained: ends what the sink runs beside the writer. */
+  close(): Promise<void>;
 }

@@ -3,7 +3,7 @@ import type { FlushStats } from './group-commit.js';
 import { describe, expect, it } from 'vitest';
 import { event, startTestIngest, type TestIngest } from '../testing.js';
 import { GroupCommitWriter } from './group-commit.js';
-import { WalIndexReader } from './wal-index.js';
+import { WalIndexReader } from '../store/sqlite/wal-index.js';
 
 const APP = 'com.dev.app';
 type Body = { accepted: number; duplicates: number };
@@ -117,7 +117,7 @@ describe('group commit', () => {
     const t = await startTestIngest({ apps: [{ packageId: APP }] });
     try {
       await t.post('/v1/events', { events: [event(APP)] });
-      const { dropPartition, listPartitions } = await import('../store/partitions.js');
+      const { dropPartition, listPartitions } = await import('../store/sqlite/partitions.js');
       await t.writer.exclusive(() => {
         for (const p of listPartitions(t.telemetry)) dropPartition(t.telemetry, p.name);
       });

@@ -1,15 +1,15 @@
 import { DATABASES, databasePath, migrateUp, openDatabase, tempDir, type DB } from '@mosis/shared';
 import { randomBytes } from 'node:crypto';
 import { describe } from 'vitest';
-import { rollup as sqliteRollup } from '../../jobs/rollup.js';
-import { prune as sqlitePrune } from '../../jobs/retention.js';
-import { createInlineReader } from '../../jobs/snapshot-reader.js';
-import { listPartitions } from '../partitions.js';
+import { rollup as sqliteRollup } from '../sqlite/rollup.js';
+import { prune as sqlitePrune } from '../sqlite/retention.js';
+import { createInlineReader } from '../sqlite/snapshot-reader.js';
+import { listPartitions } from '../sqlite/partitions.js';
 import { PgTelemetryMaintenance } from '../postgres/maintenance.js';
 import { PgTelemetryWriter } from '../postgres/writer.js';
 import { openPgPool, type PgPool } from '../postgres/pool.js';
 import { createMigratedPgDatabase, describePg } from '../postgres/testing.js';
-import { SqliteTelemetryStore } from '../sqlite-store.js';
+import { SqliteTelemetryStore } from '../sqlite/store.js';
 import type { TelemetryWriter } from '../types.js';
 import type { CrashRecord, EventRecord } from '../types.js';
 

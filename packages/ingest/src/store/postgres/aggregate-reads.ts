@@ -1,9 +1,9 @@
-import { dayNumberOf, periodStart, periodsOf } from '../../jobs/days.js';
+import { dayNumberOf, periodStart, periodsOf } from '../../days.js';
 import { BREAKDOWN_DATA_KEY, BREAKDOWN_VALUE_MAX_CHARS, MAX_BREAKDOWN_ITEMS, MAX_CRASH_GROUP_APP_VERSIONS } from '../../limits.js';
 import { ACTIVE_DEVICES_PRECISION, DeviceSketch } from '../../sketch/device-sketch.js';
 import type { ActiveDevices, Breakdown, BreakdownBy, CrashGroup, DailyCount, DayRange, DeviceInterval, Summary } from '../reads.js';
-import { addHex, DIM, DIM_NAME, sketchPrecision, type Dim } from '../sqlite/aggregates.js';
-import type { AggregateReads } from '../sqlite/aggregate-reads.js';
+import { addHex, DIM, DIM_NAME, sketchPrecision, type Dim } from '../aggregates.js';
+import type { AggregateReads } from '../reads.js';
 import type { PgClient, PgPool } from './pool.js';
 import { inReadSnapshot, num, pgDimApp } from './read-tx.js';
 

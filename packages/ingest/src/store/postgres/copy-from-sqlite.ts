@@ -1,6 +1,7 @@
 import type { DB } from '@mosis/shared';
-import { addDays, DAY_MS, dayStartMs } from '../../jobs/days.js';
-import { dayOf, listPartitions, type PartitionInfo } from '../partitions.js';
+import { addDays, DAY_MS, dayStartMs } from '../../days.js';
+import { listPartitions, type PartitionInfo } from '../sqlite/partitions.js';
+import { dayOf } from '../../days.js';
 import { uuidText } from '../sqlite/snapshot.js';
 import { inTransaction, type PgClient, type PgPool } from './pool.js';
 

@@ -2,13 +2,11 @@ import type { Logger } from '@mosis/shared';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { RollupStats } from '../../jobs/rollup.js';
-import { retentionCutoffDay } from '../../jobs/retention.js';
-import { dayNumberOf, dayOfNumber, lastDayOfMonth } from '../../jobs/days.js';
-import { LEASE_TTL_MS, type JobName, type JobRun } from '../../jobs/job-state.js';
+import { dayNumberOf, dayOfNumber, lastDayOfMonth } from '../../days.js';
+import { LEASE_TTL_MS, MaintenanceBusyError, retentionCutoffDay, type JobName, type JobRun, type RollupStats, type TelemetryMaintenance } from '../maintenance.js';
 import { PG_POSITION_SAMPLE_KEEP_MS, PG_ROLLUP_STEP_ROWS, PG_SETTLE_MS, PG_SETTLE_WAIT_MAX_MS, PG_TRIM_CHUNK_ROWS } from '../../limits.js';
 import { DeviceSketch } from '../../sketch/device-sketch.js';
-import { DIM, DIM_NAME, firstOpenDay, sketchPrecision, type Dim } from '../sqlite/aggregates.js';
+import { DIM, DIM_NAME, firstOpenDay, sketchPrecision, type Dim } from '../aggregates.js';
 import { hash32, LOCK_NS_JOBS, LOCK_NS_PARTITIONS } from './locks.js';
 import { ensurePgPartitions, listPgPartitions, monthsAhead, type PgPartitionKind } from './partitions.js';
 import { inTransaction, type PgClient, type PgPool } from './pool.js';
@@ -17,7 +15,7 @@ import { inTransaction, type PgClient, type PgPool } from './pool.js';
  * Maintenance of the telemetry store on PostgreSQL: the incremental rollup, retention, partitions made
  * ahead, and the lease that lets one process at a time run them.
  *
- * Rollup: the same algorithm as SQLite's (jobs/rollup.ts) with the same aggregates and DeviceSketches, so
+ * Rollup: the same algorithm as SQLite's (store/sqlite/rollup.ts) with the same aggregates and DeviceSketches, so
  * both give the same numbers (store/contract checks). Rows are folded by id, but ids are handed out in
  * time order and commit out of order across sessions, so a run folds only up to a *settled* position: a
  * sample of the raw table's sequence taken more than PG_SETTLE_MS ago (every inserting transaction is
@@ -51,10 +49,13 @@ export interface PgPruneResult {
 }
 
 /** A job run elsewhere holds the lease. */
-export class PgLeaseBusyError extends Error {
-  constructor(readonly job: string, readonly holder: string) {
-    super(`${job} is running in another process (${holder})`);
-    this.name = 'PgLeaseBusyError';
+export class PgLeaseBusyError extends MaintenanceBusyError {
+  override readonly name = 'PgLeaseBusyError';
+  constructor(
+    readonly job: string,
+    holder: string,
+  ) {
+    super(`${job} is running in another process (${holder})`, holder);
   }
 }
 
@@ -71,7 +72,7 @@ interface Group {
   devices: number;
 }
 
-export class PgTelemetryMaintenance {
+export class PgTelemetryMaintenance implements TelemetryMaintenance {
   private readonly pool: PgPool;
   private readonly now: () => number;
 
@@ -263,7 +264,7 @@ export class PgTelemetryMaintenance {
     return rows;
   }
 
-  /** A closed day's late devices into one aggregate's sketch (as jobs/rollup-step.ts mergeLate). */
+  /** A closed day's late devices into one aggregate's sketch (as store/sqlite/rollup-step.ts mergeLate). */
   private async mergeLate(c: PgClient, app: string, date: string, dim: Dim, value: string, devices: bigint[]): Promise<void> {
     const res =
       dim === DIM.event_type
@@ -472,7 +473,7 @@ export class PgTelemetryMaintenance {
     }
   }
 
-  /** Runs a job under the maintenance lease, recording it in job_runs (as jobs/run-job.ts does on SQLite). */
+  /** Runs a job under the maintenance lease, recording it in job_runs (as store/sqlite/run-job.ts does on SQLite). */
   async runJob<T>(job: JobName, fn: () => Promise<T>): Promise<T> {
     return this.withLease('maintenance', async () => {
       const started = this.now();
@@ -492,6 +493,32 @@ export class PgTelemetryMaintenance {
       }
     });
   }
+
+  /** The scheduled rollup: under the lease, recorded. */
+  runRollup(opts: { signal?: AbortSignal } = {}): Promise<RollupStats> {
+    return this.runJob('rollup', () => this.rollup(opts));
+  }
+
+  /** The scheduled retention, which also makes the partitions of this month and the next. */
+  runPrune(opts: { retentionDays: number; signal?: AbortSignal }): Promise<PgPruneResult> {
+    return this.runJob('prune', async () => {
+      await this.ensurePartitionsAhead();
+      return this.prune(opts);
+    });
+  }
+
+  async pendingRows(): Promise<number> {
+    const waiting = await this.rowsWaiting();
+    return Number(waiting.events + waiting.crashes);
+  }
+
+  /** The jobs read through the backend's pool, which ends idle connections by itself: nothing to free. */
+  async rest(): Promise<void> {}
+
+  readonly holding = false;
+
+  /** The pool is the backend's (store/backend.ts closes it). */
+  async close(): Promise<void> {}
 
   /** The last run of each job, for `ops stats` and metrics. */
   async jobRuns(): Promise<JobRun[]> {

@@ -1,9 +1,9 @@
-import { addDays, DAY_MS, dayStartMs } from '../../jobs/days.js';
+import { addDays, DAY_MS, dayStartMs } from '../../days.js';
 import { MAX_FUTURE_MS, TAIL_SCAN_ROWS } from '../../limits.js';
 import { DeviceHasher } from '../../privacy/device-hash.js';
-import { dayOf, monthOf } from '../partitions.js';
+import { dayOf, monthOf } from '../../days.js';
 import type { CrashesQuery, EventsPage, EventsQuery, RawCrash, RawEvent, TailPage, TailQuery, TelemetryReads } from '../reads.js';
-import { decodeRowCursor, encodeRowCursor, type RowPosition } from '../sqlite/positions.js';
+import { decodeRowCursor, encodeRowCursor, type RowPosition } from '../positions.js';
 import type { PgClient, PgPool } from './pool.js';
 import { decodePgHead, encodePgHead } from './positions.js';
 import { deviceHex, inReadSnapshot, isMissingSchema, num, pgDimApp } from './read-tx.js';

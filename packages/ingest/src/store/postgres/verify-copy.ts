@@ -1,6 +1,7 @@
 import type { DB } from '@mosis/shared';
-import { addDays, dayOfNumber, dayStartMs } from '../../jobs/days.js';
-import { dayOf, listPartitions } from '../partitions.js';
+import { addDays, dayOfNumber, dayStartMs } from '../../days.js';
+import { listPartitions } from '../sqlite/partitions.js';
+import { dayOf } from '../../days.js';
 import type { PgPool } from './pool.js';
 
 /**

@@ -1,18 +1,19 @@
 import { openDatabase, tempDir, type DB } from '@mosis/shared';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { prune } from '../../jobs/retention.js';
-import { rebuildRange } from '../../jobs/rollup-rebuild.js';
-import { rollup } from '../../jobs/rollup.js';
-import { createInlineReader, type SnapshotReader } from '../../jobs/snapshot-reader.js';
-import { insertCrashes, insertEvents, openMigratedTelemetry, type RawCrash, type RawEvent } from '../../jobs/testing.js';
+import { prune } from './retention.js';
+import { rebuildRange } from './rollup-rebuild.js';
+import { rollup } from './rollup.js';
+import { createInlineReader, type SnapshotReader } from './snapshot-reader.js';
+import { insertCrashes, insertEvents, openMigratedTelemetry, type RawCrash, type RawEvent } from './testing.js';
 import { EXACT_DEVICES } from '../../sketch/device-sketch.js';
-import { dropPartition } from '../partitions.js';
+import { dropPartition } from './partitions.js';
 import type { BreakdownBy, DeviceInterval } from '../reads.js';
 import { PgAggregateReads } from '../postgres/aggregate-reads.js';
 import { copyFromSqlite } from '../postgres/copy-from-sqlite.js';
 import { createMigratedPgDatabase, pgAvailable } from '../postgres/testing.js';
-import { SqliteAggregateReads, type AggregateReads } from './aggregate-reads.js';
+import { SqliteAggregateReads } from './aggregate-reads.js';
+import { type AggregateReads } from '../reads.js';
 
 /**
  * Every number of every aggregate read equals a plain COUNT(*) / COUNT(DISTINCT device) over the rows

@@ -1,15 +1,16 @@
 import { createMigrator, DATABASES, openDatabase, tempDir, type DB } from '@mosis/shared';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { rollup } from '../../jobs/rollup.js';
-import { createInlineReader } from '../../jobs/snapshot-reader.js';
-import { insertCrashes, insertEvents, legacyPartition, openMigratedTelemetry } from '../../jobs/testing.js';
+import { rollup } from './rollup.js';
+import { createInlineReader } from './snapshot-reader.js';
+import { insertCrashes, insertEvents, legacyPartition, openMigratedTelemetry } from './testing.js';
 import { MAX_BREAKDOWN_ITEMS, MAX_CRASH_GROUP_APP_VERSIONS } from '../../limits.js';
 import { copyFromSqlite } from '../postgres/copy-from-sqlite.js';
 import { PgAggregateReads } from '../postgres/aggregate-reads.js';
 import { migratePgUp } from '../postgres/migrate.js';
 import { openPgPool } from '../postgres/pool.js';
 import { createMigratedPgDatabase, createTestPgDatabase, describePg } from '../postgres/testing.js';
-import { SqliteAggregateReads, type AggregateReads } from './aggregate-reads.js';
+import { SqliteAggregateReads } from './aggregate-reads.js';
+import { type AggregateReads } from '../reads.js';
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());

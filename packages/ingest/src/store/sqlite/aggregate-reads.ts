@@ -1,13 +1,11 @@
 import type { DB } from '@mosis/shared';
-import { dayNumberOf, periodStart, periodsOf } from '../../jobs/days.js';
+import { dayNumberOf, periodStart, periodsOf } from '../../days.js';
 import { BREAKDOWN_DATA_KEY, BREAKDOWN_VALUE_MAX_CHARS, MAX_BREAKDOWN_ITEMS, MAX_CRASH_GROUP_APP_VERSIONS } from '../../limits.js';
 import { ACTIVE_DEVICES_PRECISION, DeviceSketch } from '../../sketch/device-sketch.js';
-import { listPartitions } from '../partitions.js';
-import type { ActiveDevices, Breakdown, BreakdownBy, CrashGroup, DailyCount, DayRange, DeviceInterval, Summary, TelemetryReads } from '../reads.js';
-import { addHex, devicesHex, DIM, DIM_NAME, hasAppVersion, sketchPrecision, type Dim } from './aggregates.js';
-
-/** The TelemetryReads answered from the daily aggregates (and, for `data.KEY`, from raw rows). */
-export type AggregateReads = Pick<TelemetryReads, 'dailyCounts' | 'eventTypeCount' | 'activeDevices' | 'breakdown' | 'summary' | 'crashGroups'>;
+import { listPartitions } from './partitions.js';
+import type { ActiveDevices, Breakdown, BreakdownBy, CrashGroup, DailyCount, DayRange, DeviceInterval, Summary, TelemetryReads, AggregateReads } from '../reads.js';
+import { devicesHex, hasAppVersion } from './aggregates.js';
+import { addHex, DIM, DIM_NAME, sketchPrecision, type Dim } from '../aggregates.js';
 
 /**
  * The aggregate reads of TelemetryReads on telemetry.db (aggregates.ts has the layout). Each method reads

@@ -1,10 +1,10 @@
 import type { DB } from '@mosis/shared';
-import { addDays, DAY_MS, dayStartMs } from '../../jobs/days.js';
+import { addDays, DAY_MS, dayStartMs, dayOf, monthOf } from '../../days.js';
 import { MAX_FUTURE_MS, TAIL_SCAN_ROWS } from '../../limits.js';
 import { DeviceHasher } from '../../privacy/device-hash.js';
-import { dayOf, listPartitions, monthOf } from '../partitions.js';
+import { listPartitions } from './partitions.js';
 import type { CrashesQuery, EventsPage, EventsQuery, RawCrash, RawEvent, TailPage, TailQuery, TelemetryReads } from '../reads.js';
-import { decodeHead, decodeRowCursor, encodeHead, encodeRowCursor, type PartitionPositions, type RowPosition } from './positions.js';
+import { decodeHead, decodeRowCursor, encodeHead, encodeRowCursor, type PartitionPositions, type RowPosition } from '../positions.js';
 import { dimApp, inSnapshot, statement, uuidText } from './snapshot.js';
 
 /**

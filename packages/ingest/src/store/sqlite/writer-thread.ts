@@ -6,7 +6,7 @@
 import { BUSY_TIMEOUT_MS, openDatabase } from '@mosis/shared';
 import { WRITER_BUSY_RETRY_MS } from '../../limits.js';
 import { parentPort, workerData } from 'node:worker_threads';
-import { SqliteTelemetryStore } from '../sqlite-store.js';
+import { SqliteTelemetryStore } from './store.js';
 import type { WriteRequest } from '../types.js';
 import { decodeBatch } from './wire.js';
 import type { FromThread, ThreadInit, ToThread } from './writer.js';

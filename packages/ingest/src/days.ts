@@ -74,3 +74,13 @@ export function periodsOf(from: string, to: string, interval: 'day' | 'week' | '
   }
   return out;
 }
+
+/** `YYYY-MM` (UTC) of a Unix-ms timestamp. */
+export function monthOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 7);
+}
+
+/** `YYYY-MM-DD` (UTC) of a Unix-ms timestamp. */
+export function dayOf(ms: number): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}

@@ -1,6 +1,7 @@
 import { DATABASES, migrateDown, migrateUp, openDatabase, tempDir, type DB } from '@mosis/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dayOf, dropPartition, ensurePartition, listPartitions, monthOf, partitionName, rebuildViews } from './partitions.js';
+import { dropPartition, ensurePartition, listPartitions, partitionName, rebuildViews } from './partitions.js';
+import { dayOf, monthOf } from '../../days.js';
 
 const dir = tempDir();
 let db: DB;

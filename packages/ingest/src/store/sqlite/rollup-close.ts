@@ -1,7 +1,8 @@
 import type { DB } from '@mosis/shared';
-import { DeviceSketch } from '../sketch/device-sketch.js';
-import { addHex, devicesHex, DIM, DIM_NAME, firstOpenDay, sketchPrecision, type Dim } from '../store/sqlite/aggregates.js';
-import { dayOfNumber } from './days.js';
+import { DeviceSketch } from '../../sketch/device-sketch.js';
+import { devicesHex } from './aggregates.js';
+import { addHex, DIM, DIM_NAME, firstOpenDay, sketchPrecision, type Dim } from '../aggregates.js';
+import { dayOfNumber } from '../../days.js';
 import { WRITE_SLOT_BUDGET_MS, type WriteGate } from './pipeline.js';
 import type { StepWriter } from './rollup-step.js';
 import type { SnapshotReader } from './snapshot-reader.js';

@@ -16,7 +16,7 @@ const PARTITION_DDL: Record<PartitionKind, string> = {
   events: `
     -- AUTOINCREMENT: an id is never handed out twice, even after retention deleted the largest one, so
     -- "rows after id N" (the rollup's position) never misses a row. Partitions made before it keep
-    -- their largest row until dropped whole instead (jobs/retention.ts).
+    -- their largest row until dropped whole instead (store/sqlite/retention.ts).
     CREATE TABLE {t} (
       id INTEGER PRIMARY KEY AUTOINCREMENT,
       app_id INTEGER NOT NULL,          -- dim_apps.id
@@ -76,16 +76,6 @@ const VIEW_SELECT: Record<PartitionKind, string> = {
       strftime('%Y-%m-%dT%H:%M:%fZ', p.created_at / 1000.0, 'unixepoch') AS created_at, p.fingerprint, p.crash_id
     FROM {t} p JOIN dim_apps a ON a.id = p.app_id`,
 };
-
-/** `YYYY-MM` (UTC) of a Unix-ms timestamp. */
-export function monthOf(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 7);
-}
-
-/** `YYYY-MM-DD` (UTC) of a Unix-ms timestamp. */
-export function dayOf(ms: number): string {
-  return new Date(ms).toISOString().slice(0, 10);
-}
 
 /** Table name of a partition: `telemetry_events_2026_11`. */
 export function partitionName(kind: PartitionKind, month: string): string {

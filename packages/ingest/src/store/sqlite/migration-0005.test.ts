@@ -7,7 +7,7 @@ afterAll(() => dir.cleanup());
 const opts = DATABASES.telemetry.migrations;
 const MIGRATION = '0005_event_columns';
 
-/** An event partition as the code before 0005 created it (a snapshot of store/partitions.ts at 0004). */
+/** An event partition as the code before 0005 created it (a snapshot of store/sqlite/partitions.ts at 0004). */
 function oldEventPartition(db: DB, month: string): string {
   const t = partitionName('events', month);
   db.exec(`CREATE TABLE ${t} (id INTEGER PRIMARY KEY, app_id INTEGER NOT NULL, device_id INTEGER NOT NULL, event_type INTEGER NOT NULL,

@@ -1,8 +1,8 @@
 import type { DB } from '@mosis/shared';
 import type { Statement } from 'better-sqlite3';
-import { MONTH_EDGE_DEDUP_MS } from '../limits.js';
+import { MONTH_EDGE_DEDUP_MS } from '../../limits.js';
 import { ensurePartition, listPartitions, partitionName, type PartitionKind } from './partitions.js';
-import type { CrashRecord, EventRecord, RowRejection, TelemetryStore, WriteRequest, WriteResult } from './types.js';
+import type { CrashRecord, EventRecord, RowRejection, TelemetryStore, WriteRequest, WriteResult } from '../types.js';
 
 const DAY_MS = 86_400_000;
 
@@ -67,7 +67,7 @@ interface SeenIds {
 /**
  * The telemetry store on SQLite (telemetry.db): month partitions (partitions.ts), dimension ids for apps
  * and event types, each app's event types (`app_event_types`, bounded per app), idempotency through a unique
- * index on (app, device, event_id / crash_id). The rollup finds new rows by id (jobs/rollup.ts), so a commit
+ * index on (app, device, event_id / crash_id). The rollup finds new rows by id (store/sqlite/rollup.ts), so a commit
  * writes nothing but its rows. All writes are synchronous better-sqlite3 transactions on the one connection, so
  * nothing else can interleave with them in this process.
  */

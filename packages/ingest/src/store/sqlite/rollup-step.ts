@@ -1,7 +1,8 @@
 import type { DB } from '@mosis/shared';
-import { DeviceSketch } from '../sketch/device-sketch.js';
-import { devicesHex, devicesOfHex, DIM, DIM_NAME, sketchPrecision, type Dim } from '../store/sqlite/aggregates.js';
-import { dayNumberOf, dayOfNumber } from './days.js';
+import { DeviceSketch } from '../../sketch/device-sketch.js';
+import { devicesHex } from './aggregates.js';
+import { devicesOfHex, DIM, DIM_NAME, sketchPrecision, type Dim } from '../aggregates.js';
+import { dayNumberOf, dayOfNumber } from '../../days.js';
 import type { SnapshotQuery } from './snapshot-reader.js';
 
 /**

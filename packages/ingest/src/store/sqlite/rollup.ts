@@ -1,12 +1,13 @@
 import type { DB, Logger } from '@mosis/shared';
-import { ROLLUP_STEP_ROWS } from '../limits.js';
-import { listPartitions } from '../store/partitions.js';
-import { hasAppVersion, rollupPosition } from '../store/sqlite/aggregates.js';
-import { dayNumberOf, lastDayOfMonth } from './days.js';
+import { ROLLUP_STEP_ROWS } from '../../limits.js';
+import { listPartitions } from './partitions.js';
+import { hasAppVersion, rollupPosition } from './aggregates.js';
+import { dayNumberOf, lastDayOfMonth } from '../../days.js';
 import { runNow, runPipeline, type WriteGate } from './pipeline.js';
 import { closeDays } from './rollup-close.js';
 import { StepWriter, stepQueries, type Step } from './rollup-step.js';
 import type { SnapshotReader } from './snapshot-reader.js';
+import type { RollupStats } from '../maintenance.js';
 
 /**
  * Rollup: folds the raw rows stored since the last run into the daily aggregates (`telemetry_daily`,
@@ -44,18 +45,6 @@ export interface RollupOptions {
   onStep?: () => void;
   /** Runs each write transaction; ingest passes its writer's slot between group commits. */
   exclusive?: WriteGate;
-}
-
-export interface RollupStats {
-  /** Steps written. */
-  steps: number;
-  /** Raw rows folded into the aggregates. */
-  rows: number;
-  /** Raw rows of days before the retention watermark, passed over (those days are final). */
-  skippedRows: number;
-  /** (app, day)s whose device rows became sketches. */
-  closedDays: number;
-  aborted: boolean;
 }
 
 /** Folds the rows stored so far, closing the days older than OPEN_DAYS on the way. */

@@ -1,7 +1,7 @@
 import { openDatabase, WAL_AUTOCHECKPOINT_PAGES } from '@mosis/shared';
 import { describe, expect, it } from 'vitest';
-import { CHECKPOINT_RESTART_PAGES } from '../limits.js';
-import { event, startTestIngest } from '../testing.js';
+import { CHECKPOINT_RESTART_PAGES } from '../../limits.js';
+import { event, startTestIngest } from '../../testing.js';
 import { WalIndexReader } from './wal-index.js';
 
 const APP = 'com.dev.ckpt';

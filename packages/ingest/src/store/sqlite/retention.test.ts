@@ -1,8 +1,9 @@
 import { tempDir, type DB } from '@mosis/shared';
 import { statSync } from 'node:fs';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { listPartitions } from '../store/partitions.js';
-import { prune, retentionCutoffDay } from './retention.js';
+import { listPartitions } from './partitions.js';
+import { prune } from './retention.js';
+import { retentionCutoffDay } from '../maintenance.js';
 import { rollup, rowsWaiting } from './rollup.js';
 import { createWorkerReader, type SnapshotReader } from './snapshot-reader.js';
 import { dailyAggregates, groupByFromScratch, insertCrashes, insertEvents, legacyPartition, openMigratedTelemetry, type RawEvent } from './testing.js';

@@ -1,7 +1,7 @@
 import { BUSY_TIMEOUT_MS, WAL_AUTOCHECKPOINT_PAGES, type DB, type Logger } from '@mosis/shared';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
-import { CHECKPOINT_POLL_MS, CHECKPOINT_RESTART_PAGES } from '../limits.js';
+import { CHECKPOINT_POLL_MS, CHECKPOINT_RESTART_PAGES } from '../../limits.js';
 import type { WalIndexReader } from './wal-index.js';
 
 /**

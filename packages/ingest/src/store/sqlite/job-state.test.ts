@@ -1,6 +1,7 @@
 import { tempDir, type DB } from '@mosis/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { jobRuns, LEASE_TTL_MS, LeaseBusyError, leaseHolder, MAINTENANCE_LEASE, recordJobEnd, recordJobStart, renewLease, tryAcquireLease, withMaintenanceLease } from './job-state.js';
+import { jobRuns, LeaseBusyError, leaseHolder, MAINTENANCE_LEASE, recordJobEnd, recordJobStart, renewLease, tryAcquireLease, withMaintenanceLease } from './job-state.js';
+import { LEASE_TTL_MS } from '../maintenance.js';
 import { openMigratedTelemetry } from './testing.js';
 
 const dir = tempDir();

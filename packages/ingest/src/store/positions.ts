@@ -1,5 +1,5 @@
-import { MAX_POSITION_PARTITIONS } from '../../limits.js';
-import { InvalidPositionError } from '../reads.js';
+import { MAX_POSITION_PARTITIONS } from '../limits.js';
+import { InvalidPositionError } from './reads.js';
 
 /**
  * The opaque strings the SQLite reads give out: base64url of a small JSON value. Whatever a client sends

@@ -1,7 +1,8 @@
 import { DATABASES, migrateUp, openDatabase, type DB } from '@mosis/shared';
 import type { Statement } from 'better-sqlite3';
-import { ensurePartition, monthOf, rebuildViews } from '../store/partitions.js';
-import { hasAppVersion } from '../store/sqlite/aggregates.js';
+import { ensurePartition, rebuildViews } from './partitions.js';
+import { monthOf } from '../../days.js';
+import { hasAppVersion } from './aggregates.js';
 
 /**
  * Test helpers of the jobs: a migrated telemetry.db, raw rows written the way the ingest writer writes

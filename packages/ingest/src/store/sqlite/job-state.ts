@@ -1,6 +1,7 @@
 import type { DB } from '@mosis/shared';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
+import { LEASE_TTL_MS, MaintenanceBusyError, type JobName, type JobRun } from '../maintenance.js';
 
 /**
  * Bookkeeping shared by the jobs: the maintenance lease (one rollup or prune at a time across the ingest
@@ -9,8 +10,6 @@ import { randomBytes } from 'node:crypto';
 
 /** The lease rollup and prune both take: they must not interleave (see rollup.ts on why). */
 export const MAINTENANCE_LEASE = 'maintenance';
-/** A holder that stops renewing (crashed) loses the lease after this long. */
-export const LEASE_TTL_MS = 10 * 60_000;
 /** How often a waiting `ops` command retries a held lease. */
 export const LEASE_POLL_MS = 250;
 /**
@@ -18,8 +17,6 @@ export const LEASE_POLL_MS = 250;
  * write takes telemetry.db's write lock on the main thread, which waits there while the writer thread commits.
  */
 export const LEASE_RENEW_INTERVAL_MS = LEASE_TTL_MS / 10;
-
-export type JobName = 'rollup' | 'prune';
 
 /** A lease holder's identity: host, pid and a random suffix (two holders in one process differ). */
 export function newHolderId(): string {
@@ -54,10 +51,10 @@ export function leaseHolder(db: DB, name: string, now: number): string | undefin
 }
 
 /** Thrown when the lease stays held by someone else for longer than the caller waits. */
-export class LeaseBusyError extends Error {
-  constructor(readonly holder: string) {
-    super(`another rollup or prune is running (${holder})`);
-    this.name = 'LeaseBusyError';
+export class LeaseBusyError extends MaintenanceBusyError {
+  override readonly name = 'LeaseBusyError';
+  constructor(holder: string) {
+    super(`another rollup or prune is running (${holder})`, holder);
   }
 }
 
@@ -88,16 +85,6 @@ export async function withMaintenanceLease<T>(
   } finally {
     releaseLease(db, MAINTENANCE_LEASE, holder);
   }
-}
-
-export interface JobRun {
-  job: JobName;
-  started_at: number;
-  finished_at: number | null;
-  ok: number | null;
-  summary: string | null;
-  error: string | null;
-  last_ok_at: number | null;
 }
 
 export function recordJobStart(db: DB, job: JobName, now: number): void {

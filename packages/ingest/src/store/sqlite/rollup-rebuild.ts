@@ -1,8 +1,9 @@
 import type { DB } from '@mosis/shared';
-import { DeviceSketch } from '../sketch/device-sketch.js';
-import { listPartitions } from '../store/partitions.js';
-import { addHex, devicesOfHex, DIM, DIM_NAME, firstOpenDay, hasAppVersion, rollupPosition, sketchPrecision, type Dim } from '../store/sqlite/aggregates.js';
-import { dayNumberOf, dayOfNumber, daysBetween, lastDayOfMonth, monthsBetween } from './days.js';
+import { DeviceSketch } from '../../sketch/device-sketch.js';
+import { listPartitions } from './partitions.js';
+import { hasAppVersion, rollupPosition } from './aggregates.js';
+import { addHex, devicesOfHex, DIM, DIM_NAME, firstOpenDay, sketchPrecision, type Dim } from '../aggregates.js';
+import { dayNumberOf, dayOfNumber, daysBetween, lastDayOfMonth, monthsBetween } from '../../days.js';
 import { runNow, runPipeline } from './pipeline.js';
 import { writeTransaction, type RollupOptions } from './rollup.js';
 import { crashQueries, eventQueries, StepWriter, type CrashDevices, type CrashGroup, type CrashSample, type DeviceTuples, type EventCount } from './rollup-step.js';

@@ -1,7 +1,7 @@
 import { tempDir, type DB } from '@mosis/shared';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DeviceSketch } from '../sketch/device-sketch.js';
-import { dropPartition } from '../store/partitions.js';
+import { DeviceSketch } from '../../sketch/device-sketch.js';
+import { dropPartition } from './partitions.js';
 import type { WriteGate } from './pipeline.js';
 import { rebuildRange } from './rollup-rebuild.js';
 import { rollup, rowsWaiting } from './rollup.js';

@@ -1,9 +1,10 @@
 import type { DB, Logger } from '@mosis/shared';
-import { recordJobEnd, recordJobStart, withMaintenanceLease, type JobName } from './job-state.js';
+import { recordJobEnd, recordJobStart, withMaintenanceLease } from './job-state.js';
+import { type JobName, type RollupStats } from '../maintenance.js';
 import { prune, type PruneOptions, type PruneResult } from './retention.js';
 import type { WriteGate } from './pipeline.js';
 import { rebuildRange, type RebuildStats } from './rollup-rebuild.js';
-import { rollup, type RollupStats } from './rollup.js';
+import { rollup } from './rollup.js';
 import type { SnapshotReader } from './snapshot-reader.js';
 
 /**

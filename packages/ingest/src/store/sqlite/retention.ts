@@ -1,12 +1,13 @@
 import type { DB, Logger } from '@mosis/shared';
 import { statSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { dropPartition, listPartitions, partitionName, type PartitionKind } from '../store/partitions.js';
-import { reusesIds, rollupPosition } from '../store/sqlite/aggregates.js';
-import { addDays, DAY_MS, dayStartMs, lastDayOfMonth } from './days.js';
+import { dropPartition, listPartitions, partitionName, type PartitionKind } from './partitions.js';
+import { reusesIds, rollupPosition } from './aggregates.js';
+import { addDays, DAY_MS, dayStartMs, lastDayOfMonth } from '../../days.js';
 import { runNow, type WriteGate } from './pipeline.js';
 import { rollup, rowsWaiting } from './rollup.js';
 import type { SnapshotReader } from './snapshot-reader.js';
+import { retentionCutoffDay } from '../maintenance.js';
 
 /**
  * Retention: raw events and crashes older than the retention are removed, aggregates stay.
@@ -57,11 +58,6 @@ class AdaptiveChunk {
     this.size = Math.round(Math.min(this.max, Math.max(this.min, this.size * Math.min(2, this.targetMs / ms))));
     return out;
   }
-}
-
-/** First day kept: raw rows of earlier days (UTC) are removed. */
-export function retentionCutoffDay(now: number, retentionDays: number): string {
-  return addDays(new Date(now).toISOString().slice(0, 10), -retentionDays);
 }
 
 export interface PruneOptions {
