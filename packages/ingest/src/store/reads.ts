@@ -181,3 +181,29 @@ export interface TelemetryReads {
 
 /** The TelemetryReads answered from the daily aggregates (and, for `data.KEY`, from raw rows). */
 export type AggregateReads = Pick<TelemetryReads, 'dailyCounts' | 'eventTypeCount' | 'activeDevices' | 'breakdown' | 'summary' | 'crashGroups'>;
+
+/** The TelemetryReads answered from raw rows. */
+export type RawReads = Pick<TelemetryReads, 'events' | 'tail' | 'crashes'>;
+
+/**
+ * TelemetryReads as each backend makes them: its aggregate reads and its raw reads, side by side. A backend
+ * extends this with what only it knows (its connection, readiness, memory at rest, close).
+ */
+export abstract class SplitTelemetryReads implements TelemetryReads {
+  protected constructor(
+    private readonly aggregates: AggregateReads,
+    private readonly raw: RawReads,
+  ) {}
+
+  dailyCounts: TelemetryReads['dailyCounts'] = (q) => this.aggregates.dailyCounts(q);
+  eventTypeCount: TelemetryReads['eventTypeCount'] = (q) => this.aggregates.eventTypeCount(q);
+  activeDevices: TelemetryReads['activeDevices'] = (q) => this.aggregates.activeDevices(q);
+  breakdown: TelemetryReads['breakdown'] = (q) => this.aggregates.breakdown(q);
+  summary: TelemetryReads['summary'] = (q) => this.aggregates.summary(q);
+  crashGroups: TelemetryReads['crashGroups'] = (q) => this.aggregates.crashGroups(q);
+  events: TelemetryReads['events'] = (q) => this.raw.events(q);
+  tail: TelemetryReads['tail'] = (q) => this.raw.tail(q);
+  crashes: TelemetryReads['crashes'] = (q) => this.raw.crashes(q);
+
+  abstract close(): Promise<void>;
+}

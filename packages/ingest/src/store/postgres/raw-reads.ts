@@ -2,7 +2,7 @@ import { addDays, DAY_MS, dayStartMs } from '../../days.js';
 import { MAX_FUTURE_MS, TAIL_SCAN_ROWS } from '../../limits.js';
 import { DeviceHasher } from '../../privacy/device-hash.js';
 import { dayOf, monthOf } from '../../days.js';
-import type { CrashesQuery, EventsPage, EventsQuery, RawCrash, RawEvent, TailPage, TailQuery, TelemetryReads } from '../reads.js';
+import type { CrashesQuery, EventsPage, EventsQuery, RawCrash, RawEvent, RawReads, TailPage, TailQuery } from '../reads.js';
 import { decodeRowCursor, encodeRowCursor, type RowPosition } from '../positions.js';
 import type { PgClient, PgPool } from './pool.js';
 import { decodePgHead, encodePgHead } from './positions.js';
@@ -71,7 +71,7 @@ export const PG_LATEST_DAY_SQL = 'SELECT max(day) AS day FROM telemetry_events W
 export const PG_TAIL_SQL = `SELECT ${EVENT_COLUMNS} FROM telemetry_events p JOIN dim_event_types t ON t.id = p.event_type
   WHERE p.id > $1 AND p.id <= $2 AND p.app_id + 0 = $3 ORDER BY p.id LIMIT $4`;
 
-export class PgRawReads implements Pick<TelemetryReads, 'events' | 'tail' | 'crashes'> {
+export class PgRawReads implements RawReads {
   private hasher: { secret: string; hasher: DeviceHasher } | undefined;
   private readonly now: () => number;
   private readonly tailScanRows: bigint;

@@ -1,5 +1,5 @@
 import { PG_READ_POOL_MAX } from '../../limits.js';
-import type { TelemetryReads } from '../reads.js';
+import { SplitTelemetryReads } from '../reads.js';
 import { PgAggregateReads } from './aggregate-reads.js';
 import { openPgPool, type PgPool } from './pool.js';
 import { PgRawReads, type PgRawReadsOptions } from './raw-reads.js';
@@ -17,9 +17,7 @@ export interface PgTelemetryReadsOptions extends PgRawReadsOptions {
  * (PgRawReads) on a small pool of their own, used for reads only (each read is a READ ONLY transaction).
  * Until ingest has migrated the server every read answers empty, as SQLite's do before telemetry.db exists.
  */
-export class PgTelemetryReads implements TelemetryReads {
-  private readonly aggregates: PgAggregateReads;
-  private readonly raw: PgRawReads;
+export class PgTelemetryReads extends SplitTelemetryReads {
   private healthy = true;
   private probing = false;
 
@@ -27,8 +25,7 @@ export class PgTelemetryReads implements TelemetryReads {
     private readonly pool: PgPool,
     opts: PgRawReadsOptions,
   ) {
-    this.aggregates = new PgAggregateReads(pool);
-    this.raw = new PgRawReads(pool, opts);
+    super(new PgAggregateReads(pool), new PgRawReads(pool, opts));
   }
 
   /**
@@ -45,16 +42,6 @@ export class PgTelemetryReads implements TelemetryReads {
     }
     return this.healthy;
   }
-
-  dailyCounts: TelemetryReads['dailyCounts'] = (q) => this.aggregates.dailyCounts(q);
-  eventTypeCount: TelemetryReads['eventTypeCount'] = (q) => this.aggregates.eventTypeCount(q);
-  activeDevices: TelemetryReads['activeDevices'] = (q) => this.aggregates.activeDevices(q);
-  breakdown: TelemetryReads['breakdown'] = (q) => this.aggregates.breakdown(q);
-  summary: TelemetryReads['summary'] = (q) => this.aggregates.summary(q);
-  crashGroups: TelemetryReads['crashGroups'] = (q) => this.aggregates.crashGroups(q);
-  events: TelemetryReads['events'] = (q) => this.raw.events(q);
-  tail: TelemetryReads['tail'] = (q) => this.raw.tail(q);
-  crashes: TelemetryReads['crashes'] = (q) => this.raw.crashes(q);
 
   /** At rest: nothing to do here; the pool ends its idle connections itself (PG_IDLE_TIMEOUT_MS). */
   releaseMemory(): void {}

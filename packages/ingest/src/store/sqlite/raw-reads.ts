@@ -3,7 +3,7 @@ import { addDays, DAY_MS, dayStartMs, dayOf, monthOf } from '../../days.js';
 import { MAX_FUTURE_MS, TAIL_SCAN_ROWS } from '../../limits.js';
 import { DeviceHasher } from '../../privacy/device-hash.js';
 import { listPartitions } from './partitions.js';
-import type { CrashesQuery, EventsPage, EventsQuery, RawCrash, RawEvent, TailPage, TailQuery, TelemetryReads } from '../reads.js';
+import type { CrashesQuery, EventsPage, EventsQuery, RawCrash, RawEvent, RawReads, TailPage, TailQuery } from '../reads.js';
 import { decodeHead, decodeRowCursor, encodeHead, encodeRowCursor, type PartitionPositions, type RowPosition } from '../positions.js';
 import { dimApp, inSnapshot, statement, uuidText } from './snapshot.js';
 
@@ -73,7 +73,7 @@ export function tailSql(part: string): string {
     WHERE p.id > ? AND p.id <= ? AND +p.app_id = ? ORDER BY p.id LIMIT ?`;
 }
 
-export class SqliteRawReads implements Pick<TelemetryReads, 'events' | 'tail' | 'crashes'> {
+export class SqliteRawReads implements RawReads {
   private hasher: { secret: string; hasher: DeviceHasher } | undefined;
   private readonly now: () => number;
   private readonly tailScanRows: number;

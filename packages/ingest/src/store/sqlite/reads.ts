@@ -1,6 +1,6 @@
 import { isReadable, openDatabase, releaseCacheMemory, type DB } from '@mosis/shared';
 import { existsSync } from 'node:fs';
-import type { TelemetryReads } from '../reads.js';
+import { SplitTelemetryReads } from '../reads.js';
 import { SqliteAggregateReads } from './aggregate-reads.js';
 import { SqliteRawReads, type RawReadsOptions } from './raw-reads.js';
 
@@ -14,48 +14,48 @@ export interface SqliteTelemetryReadsOptions extends RawReadsOptions {
  * (SqliteRawReads) on one read-only connection, opened lazily. While the file does not exist every read
  * answers empty.
  */
-export class SqliteTelemetryReads implements TelemetryReads {
-  private conn: DB | undefined;
-  private closed = false;
-  private readonly aggregates: SqliteAggregateReads;
-  private readonly raw: SqliteRawReads;
+export class SqliteTelemetryReads extends SplitTelemetryReads {
+  private readonly file: ReadOnlyFile;
 
-  constructor(private readonly opts: SqliteTelemetryReadsOptions) {
-    const db = () => this.connection();
-    this.aggregates = new SqliteAggregateReads(db);
-    this.raw = new SqliteRawReads(db, opts);
-  }
-
-  private connection(): DB | undefined {
-    if (!this.conn && !this.closed && existsSync(this.opts.path)) this.conn = openDatabase(this.opts.path, { readonly: true });
-    return this.conn;
+  constructor(opts: SqliteTelemetryReadsOptions) {
+    const file = new ReadOnlyFile(opts.path);
+    const db = () => file.connection();
+    super(new SqliteAggregateReads(db), new SqliteRawReads(db, opts));
+    this.file = file;
   }
 
   /** For /readyz: the file is readable, or not there yet (then analytics answer empty, which is not a failure). */
   ready(): boolean {
-    const db = this.connection();
+    const db = this.file.connection();
     return db === undefined || isReadable(db);
   }
 
-  dailyCounts: TelemetryReads['dailyCounts'] = (q) => this.aggregates.dailyCounts(q);
-  eventTypeCount: TelemetryReads['eventTypeCount'] = (q) => this.aggregates.eventTypeCount(q);
-  activeDevices: TelemetryReads['activeDevices'] = (q) => this.aggregates.activeDevices(q);
-  breakdown: TelemetryReads['breakdown'] = (q) => this.aggregates.breakdown(q);
-  summary: TelemetryReads['summary'] = (q) => this.aggregates.summary(q);
-  crashGroups: TelemetryReads['crashGroups'] = (q) => this.aggregates.crashGroups(q);
-  events: TelemetryReads['events'] = (q) => this.raw.events(q);
-  tail: TelemetryReads['tail'] = (q) => this.raw.tail(q);
-  crashes: TelemetryReads['crashes'] = (q) => this.raw.crashes(q);
-
   /** At rest: frees the connection's unused cache pages (releaseWhenIdle). */
   releaseMemory(): void {
-    releaseCacheMemory(this.conn);
+    releaseCacheMemory(this.file.open);
   }
 
   async close(): Promise<void> {
+    this.file.close();
+  }
+}
+
+/** telemetry.db read-only, opened on first use once the file exists; closed for good by close(). */
+class ReadOnlyFile {
+  open: DB | undefined;
+  private closed = false;
+
+  constructor(private readonly path: string) {}
+
+  connection(): DB | undefined {
+    if (!this.open && !this.closed && existsSync(this.path)) this.open = openDatabase(this.path, { readonly: true });
+    return this.open;
+  }
+
+  close(): void {
     this.closed = true;
-    this.conn?.close();
-    this.conn = undefined;
+    this.open?.close();
+    this.open = undefined;
   }
 }
 
