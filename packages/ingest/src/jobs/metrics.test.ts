@@ -1,13 +1,9 @@
-import { createLogger, tempDir } from '@mosis/shared';
+import { tempDir } from '@mosis/shared';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createIngest } from '../app.js';
-import { loadIngestConfig } from '../config.js';
-import { openTelemetry, type PgTelemetryBackend } from '../store/backend.js';
-import { PgAppRegistryPublisher } from '../store/postgres/app-registry.js';
 import { PgTelemetryMaintenance } from '../store/postgres/maintenance.js';
-import { openPgPool } from '../store/postgres/pool.js';
-import { createTestPgDatabase, describePg } from '../store/postgres/testing.js';
+import { describePg } from '../store/postgres/testing.js';
 import { event, startTestIngest } from '../testing.js';
+import { startPgTestIngest } from '../testing-pg.js';
 import { recordJobEnd, recordJobStart } from '../store/sqlite/job-state.js';
 
 const APP = 'com.dev.jobs';
@@ -53,45 +49,33 @@ describePg('job metrics on PostgreSQL', () => {
   afterAll(() => dir.cleanup());
 
   it('report the runs any process recorded in PostgreSQL, and the rows waiting for rollup there', async () => {
-    const db = await createTestPgDatabase();
-    const config = loadIngestConfig({ DATA_DIR: dir.path, LOG_LEVEL: 'silent', TELEMETRY_DATABASE_URL: db.url });
-    const log = createLogger('ingest', 'silent');
-    const backend = (await openTelemetry(config, { log })) as PgTelemetryBackend;
-    const ingest = createIngest({ config, postgres: backend, log });
-    const pool = openPgPool(db.url, { applicationName: 'mosis-test' });
-    await new PgAppRegistryPublisher(pool).publish([{ id: 'app-1', packageId: APP, status: 'published' }]);
+    const t = await startPgTestIngest({ dataDir: dir.path, apps: [{ id: 'app-1', packageId: APP }] });
     try {
-      const scrape = async () => (await ingest.app.request('/metrics')).text();
+      const scrape = async () => (await t.ingest.app.request('/metrics')).text();
       let text = await scrape();
       expect(series(text, 'ingest_job_last_run_ok', 'job="rollup"')).toBeUndefined();
       expect(series(text, 'ingest_rollup_pending_rows', '')).toBe(0);
 
-      const post = (events: object[]) =>
-        ingest.app.request('/v1/events', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ events }) });
-      expect((await post([event(APP), event(APP), event(APP)])).status).toBe(202);
+      expect((await t.postEvents([event(APP), event(APP), event(APP)])).status).toBe(202);
       expect(series(await scrape(), 'ingest_rollup_pending_rows', '')).toBe(3);
 
       // Another process's run (its own maintenance on the same database), folding everything in (no settle delay).
-      const other = new PgTelemetryMaintenance({ pool, settleMs: 0 });
+      const other = new PgTelemetryMaintenance({ pool: t.pool, settleMs: 0 });
       await other.runJob('rollup', () => other.rollup());
       text = await scrape();
       expect(series(text, 'ingest_job_last_run_ok', 'job="rollup"')).toBe(1);
       expect(series(text, 'ingest_job_last_success_timestamp_seconds', 'job="rollup"')).toBeGreaterThan(Date.now() / 1000 - 60);
       expect(series(text, 'ingest_rollup_pending_rows', '')).toBe(0);
 
-      // The database gone: the scrape still answers, without the series it cannot read.
-      await ingest.close();
-      await backend.close();
-      await pool.end();
-      await db.drop();
-      const gone = await ingest.app.request('/metrics');
+      // The database gone: the scrape still answers, without the figures it cannot read.
+      await t.db.drop();
+      const gone = await t.ingest.app.request('/metrics');
       expect(gone.status).toBe(200);
       text = await gone.text();
       expect(series(text, 'ingest_rollup_pending_rows', '')).toBeNaN();
       expect(series(text, 'ingest_job_last_run_ok', 'job="rollup"')).toBeUndefined();
     } finally {
-      await ingest.close().catch(() => {});
-      await backend.close().catch(() => {});
+      await t.stop();
     }
   });
 });
