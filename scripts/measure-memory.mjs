@@ -117,7 +117,16 @@ function sample(pid) {
     } catch {
       // not readable here
     }
-    return { pid, name: label(pid), rss: kb(/^VmRSS:\s+(\d+) kB/m, status), pss, threads: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1]) };
+    return {
+      pid,
+      name: label(pid),
+      rss: kb(/^VmRSS:\s+(\d+) kB/m, status),
+      // Of RSS: anonymous memory (heaps, stacks) and pages of mapped files (the binary, its libraries).
+      anon: kb(/^RssAnon:\s+(\d+) kB/m, status),
+      file: kb(/^RssFile:\s+(\d+) kB/m, status),
+      pss,
+      threads: Number(/^Threads:\s+(\d+)/m.exec(status)?.[1]),
+    };
   } catch {
     return undefined;
   }
@@ -303,7 +312,13 @@ function nodeStack(name, script, args) {
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
     };
-    const child = spawn(process.execPath, [join(ROOT, script), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    // As `npm start` runs the launcher: with its Node flags and malloc settings (`ops replicate` adds them itself).
+    const { NODE_FLAGS, MALLOC_ENV } = await import(join(ROOT, 'packages/ops/dist/launcher.js'));
+    const launcher = script.endsWith('launcher.js');
+    const child = spawn(process.execPath, [...(launcher ? NODE_FLAGS : []), join(ROOT, script), ...args], {
+      env: launcher ? { ...MALLOC_ENV, ...env } : env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (d) => (out += d));
     child.stderr.on('data', (d) => (out += d));
@@ -376,12 +391,13 @@ function canRunImage() {
 
 function report(results) {
   const line = (cols) => console.log(cols.map((c, i) => (i < 3 ? String(c).padEnd([11, 17, 30][i]) : String(c).padStart(9))).join(' '));
+  const m = (v) => (Number.isNaN(v) ? '-' : mib(v));
   console.log('');
-  line(['stack', 'phase', 'process', 'RSS MiB', 'PSS MiB', 'threads']);
+  line(['stack', 'phase', 'process', 'RSS MiB', 'anon', 'file', 'PSS MiB', 'threads']);
   for (const r of results) {
     for (const row of r.rows) {
-      for (const s of row.samples) line([r.name, row.phase, s.name, mib(s.rss), Number.isNaN(s.pss) ? '-' : mib(s.pss), s.threads]);
-      line([r.name, row.phase, 'TOTAL', mib(total(row.samples, 'rss')), Number.isNaN(total(row.samples, 'pss')) ? '-' : mib(total(row.samples, 'pss')), total(row.samples, 'threads')]);
+      for (const s of row.samples) line([r.name, row.phase, s.name, mib(s.rss), m(s.anon), m(s.file), m(s.pss), s.threads]);
+      line([r.name, row.phase, 'TOTAL', mib(total(row.samples, 'rss')), m(total(row.samples, 'anon')), m(total(row.samples, 'file')), m(total(row.samples, 'pss')), total(row.samples, 'threads')]);
       if (row.extra) console.log(`${''.padEnd(30)}${row.extra}`);
     }
     console.log(`${r.name}: SIGTERM → exit ${r.code}`);
