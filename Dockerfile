@@ -82,7 +82,10 @@ ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     CORE_PORT=8080 \
     INGEST_PORT=8081 \
-    MALLOC_ARENA_MAX=2
+    MALLOC_ARENA_MAX=2 \
+    MALLOC_MMAP_THRESHOLD_=131072 \
+    MALLOC_TRIM_THRESHOLD_=131072 \
+    GOMEMLIMIT=24MiB
 COPY --from=build /usr/local/bin/litestream /usr/local/bin/litestream
 COPY --from=build /app /app
 # `mosis-ops <command>` for `docker exec` (a wrapper: the CLI runs only when started by its real path).

@@ -61,5 +61,6 @@ if [ -z "${DEVICE_HASH_SECRET:-}" ]; then (
   cp "$secret" "$BACKUP_DIR/device-hash.secret"
 ) fi
 
-# The launcher's Node flags and MALLOC_ARENA_MAX (the Dockerfile's ENV): see NODE_FLAGS in launcher.ts.
+# The launcher's Node flags, and its malloc settings and Litestream's GOMEMLIMIT (the Dockerfile's ENV): see
+# NODE_FLAGS and MALLOC_ENV in launcher.ts, LITESTREAM_ENV in litestream.ts.
 exec "$LITESTREAM_BIN" replicate -config "$CONFIG" -exec "node --max-semi-space-size=1 '$APP_DIR/packages/ops/dist/launcher.js'"

@@ -19,6 +19,14 @@ export const OFFSITE_LITESTREAM_CONFIGS = {
 export const LOCAL_REPLICA = 'file';
 export const OFFSITE_REPLICA = 'offsite';
 
+/**
+ * Go's soft memory limit for Litestream (the image sets it too): without one its heap grows to what a burst
+ * of WAL needed and the runtime gives it back only slowly, so Litestream stays at about twice its start-up
+ * RSS for minutes after (measured: README, "Memory at rest"). A soft limit: Litestream may exceed it, its GC
+ * just works harder near it.
+ */
+export const LITESTREAM_ENV = { GOMEMLIMIT: '24MiB' } as const;
+
 /** Where replicas go when BACKUP_DIR is unset: beside the databases, for a laptop. The image sets /backups. */
 export const DEFAULT_BACKUP_SUBDIR = 'backups';
 

@@ -4,6 +4,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkDatabase } from './database-check.js';
 import { LAUNCHER, MALLOC_ENV, NODE_FLAGS } from './launcher.js';
+import { LITESTREAM_ENV } from './litestream.js';
 import {
   CLI,
   childPids,
@@ -58,7 +59,8 @@ describe('ops replicate', () => {
     const { litestream, launcher, children } = tree(running);
     expect(commandLine(litestream)).toMatch(/litestream replicate -config \S+litestream\.yml -exec/);
     expect(commandLine(launcher)).toContain(`${NODE_FLAGS.join(' ')} ${LAUNCHER}`);
-    expect(environOf(launcher, 'MALLOC_ARENA_MAX')).toBe(MALLOC_ENV.MALLOC_ARENA_MAX);
+    for (const [name, value] of Object.entries(MALLOC_ENV)) expect(environOf(launcher, name), name).toBe(value);
+    for (const [name, value] of Object.entries(LITESTREAM_ENV)) expect(environOf(litestream, name), name).toBe(value);
     // One Node process for both services, Litestream's only child.
     expect(children).toEqual([]);
     // The services leave checkpoints to Litestream.

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import type { CommandContext } from '../command.js';
 import { keepSecretWithBackups } from '../device-secret.js';
 import { LAUNCHER, MALLOC_ENV, NODE_FLAGS } from '../launcher.js';
-import { replication, restoreIfMissing } from '../litestream.js';
+import { LITESTREAM_ENV, replication, restoreIfMissing } from '../litestream.js';
 import { pullFromOffsite } from '../offsite/packages.js';
 import { databaseNames } from './restore.js';
 
@@ -45,7 +45,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const exec = [process.execPath, ...NODE_FLAGS, LAUNCHER].map(shellQuote).join(' ');
   const child = spawn(r.binary, ['replicate', '-config', r.configPath, '-exec', exec], {
     // LITESTREAM=true: the services leave checkpoints to Litestream (see packages/shared/src/db.ts).
-    env: { ...MALLOC_ENV, ...r.env, LITESTREAM: 'true' },
+    env: { ...MALLOC_ENV, ...LITESTREAM_ENV, ...r.env, LITESTREAM: 'true' },
     stdio: 'inherit',
   });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
