@@ -1,13 +1,36 @@
 import { BUSY_TIMEOUT_MS, WAL_AUTOCHECKPOINT_PAGES, type DB, type Logger } from '@mosis/shared';
-import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { CHECKPOINT_POLL_MS, CHECKPOINT_RESTART_PAGES } from '../../limits.js';
+import { threadUrl } from './thread-url.js';
 import type { WalIndexReader } from './wal-index.js';
+
+/** What the checkpointer thread (checkpointer-thread.ts) is started with (workerData). */
+export interface CheckpointerThreadInit {
+  path: string;
+  busyTimeoutMs: number;
+  /** Shared with the main thread: [busy, PASSIVE runs, RESTART runs, restarting]. */
+  state: Int32Array;
+  /** RESTART_PASSIVE_PASSES */
+  maxPassive: number;
+  /** RESTART_TAIL_FRAMES */
+  restartTail: number;
+}
+
+/**
+ * `prepass`: run the PASSIVE passes (the whole of a PASSIVE checkpoint; before a RESTART, unless the WAL has
+ * grown far past the RESTART point). `stop` closes the connection and ends the thread.
+ */
+export type ToCheckpointerThread = { type: 'checkpoint'; mode: CheckpointMode; prepass: boolean } | { type: 'stop' };
+
+export type FromCheckpointerThread = { type: 'failed'; mode: CheckpointMode; error: string };
+
+type CheckpointMode = 'PASSIVE' | 'RESTART';
 
 /**
  * Without Litestream somebody must checkpoint telemetry.db's WAL. SQLite's auto-checkpoint does it inside
  * the commit that crosses 1 000 pages, on the writer's thread, copying pages and syncing the file while
- * every queued request waits. This moves checkpoints to a worker thread with its own connection:
+ * every queued request waits. This moves checkpoints to a worker thread (checkpointer-thread.ts) with its
+ * own connection:
  * - PASSIVE once 1 000 frames wait to be copied: it copies them while the writer goes on committing;
  * - RESTART once the WAL holds CHECKPOINT_RESTART_PAGES frames. A writer that never pauses never lets a
  *   PASSIVE checkpoint catch up with it, and only a caught-up WAL starts over from its beginning. PASSIVE
@@ -41,18 +64,15 @@ export class Checkpointer {
   ) {
     // From here on the writer's commits never checkpoint.
     db.pragma('wal_autocheckpoint = 0');
-    this.worker = new Worker(WORKER_SOURCE, {
-      eval: true,
-      workerData: {
-        path: db.name,
-        driver: createRequire(import.meta.url).resolve('better-sqlite3'),
-        busyTimeoutMs: BUSY_TIMEOUT_MS,
-        state: this.state,
-        maxPassive: RESTART_PASSIVE_PASSES,
-        restartTail: RESTART_TAIL_FRAMES,
-      },
-    });
-    this.worker.on('message', (msg: { mode: string; error: string }) => this.log.warn('WAL checkpoint failed', msg));
+    const init: CheckpointerThreadInit = {
+      path: db.name,
+      busyTimeoutMs: BUSY_TIMEOUT_MS,
+      state: this.state,
+      maxPassive: RESTART_PASSIVE_PASSES,
+      restartTail: RESTART_TAIL_FRAMES,
+    };
+    this.worker = new Worker(threadUrl('checkpointer-thread.js'), { workerData: init });
+    this.worker.on('message', (msg: FromCheckpointerThread) => this.log.warn('WAL checkpoint failed', { mode: msg.mode, error: msg.error }));
     this.exited = new Promise((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.once('error', (err) => this.fallBack(err));
     this.worker.once('exit', (code) => this.fallBack(new Error(`checkpointer thread exited (code ${code})`)));
@@ -96,7 +116,7 @@ export class Checkpointer {
     if (!restart && !passive) return;
     Atomics.store(this.state, 0, 1);
     // Twice over the RESTART point, the PASSIVE passes are not keeping up (a starved CPU): RESTART at once.
-    this.worker.postMessage({ mode: restart ? 'RESTART' : 'PASSIVE', prepass: !restart || wal.frames < 2 * CHECKPOINT_RESTART_PAGES });
+    this.post({ type: 'checkpoint', mode: restart ? 'RESTART' : 'PASSIVE', prepass: !restart || wal.frames < 2 * CHECKPOINT_RESTART_PAGES });
   }
 
   /** The thread is gone: the writer checkpoints on its own again, so the WAL stays bounded. */
@@ -116,9 +136,13 @@ export class Checkpointer {
     if (!this.stopped) {
       this.stopped = true;
       clearInterval(this.timer);
-      this.worker.postMessage({ stop: true });
+      this.post({ type: 'stop' });
     }
     await this.exited;
+  }
+
+  private post(msg: ToCheckpointerThread): void {
+    this.worker.postMessage(msg);
   }
 
   /** For tests: ends the thread as a crash would; resolves once the writer checkpoints itself again. */
@@ -135,44 +159,3 @@ const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v
 const RESTART_PASSIVE_PASSES = 4;
 /** A PASSIVE pass leaving at most this many frames uncopied is close enough for a RESTART. */
 const RESTART_TAIL_FRAMES = 64;
-
-/** The thread: one read-write connection used only to checkpoint; mirrors openDatabase's busy_timeout. */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const state = workerData.state;
-const db = new Database(workerData.path, { fileMustExist: true });
-db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
-db.pragma('cache_size = -1024');
-parentPort.on('message', (msg) => {
-  if (msg.stop) {
-    db.close();
-    process.exit(0);
-  }
-  try {
-    // PASSIVE first, for as long as it gains: a RESTART holds the writer off while it copies, so it should
-    // find only the last few commits left to copy.
-    let left = Infinity;
-    for (let i = 0; i < (msg.prepass ? workerData.maxPassive : 0); i++) {
-      const r = db.pragma('wal_checkpoint(PASSIVE)')[0];
-      Atomics.add(state, 1, 1);
-      if (r.log - r.checkpointed >= left || r.log - r.checkpointed <= workerData.restartTail) break;
-      left = r.log - r.checkpointed;
-    }
-    if (msg.mode === 'RESTART') {
-      Atomics.store(state, 3, 1);
-      Atomics.notify(state, 3);
-      try {
-        db.pragma('wal_checkpoint(RESTART)');
-      } finally {
-        Atomics.store(state, 3, 0);
-        Atomics.notify(state, 3);
-      }
-      Atomics.add(state, 2, 1);
-    }
-  } catch (err) {
-    parentPort.postMessage({ mode: msg.mode, error: String((err && err.message) || err) });
-  }
-  Atomics.store(state, 0, 0);
-});
-`;

@@ -1,12 +1,12 @@
-import type { DB } from '@mosis/shared';
-import { createRequire } from 'node:module';
+import { BUSY_TIMEOUT_MS, type DB } from '@mosis/shared';
 import { Worker } from 'node:worker_threads';
+import { threadUrl } from './thread-url.js';
 
 /**
  * Runs a batch of read queries inside one read transaction, so every result comes from the same snapshot
  * of telemetry.db. The rollup's heavy reads (COUNT DISTINCT over a day of raw rows) go through a worker
- * thread with its own read-only connection, so they never block ingest's event loop; WAL lets that
- * connection read while the ingest writer commits.
+ * thread (snapshot-reader-thread.ts) with its own read-only connection, so they never block ingest's event
+ * loop; WAL lets that connection read while the ingest writer commits.
  */
 export interface SnapshotReader {
   read(queries: SnapshotQuery[]): Promise<(unknown[] | null)[]>;
@@ -27,88 +27,23 @@ export interface SnapshotQuery {
   ifTable?: string;
 }
 
-/** Read-only connection pragmas of the worker; mirrors openDatabase (the worker cannot import it as source). */
-const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
-const Database = require(workerData.driver);
-const db = new Database(workerData.path, { readonly: true, fileMustExist: true });
-db.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
-db.pragma('cache_size = -' + workerData.cacheKib);
-db.pragma('temp_store = MEMORY');
-const hasTable = db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?").pluck();
-// The rollup sends the same few queries thousands of times: each is prepared once (and forgotten if it fails).
-const statements = new Map();
-function prepared(q) {
-  const key = (q.safeIntegers ? '1' : '0') + q.sql;
-  let st = statements.get(key);
-  if (!st) {
-    if (statements.size >= 256) statements.clear();
-    st = db.prepare(q.sql);
-    if (q.safeIntegers) st.safeIntegers(true);
-    statements.set(key, st);
-  }
-  return st;
-}
-// Requests are handled one at a time; after each, the thread idles pauseRatio times as long as it worked.
-const queue = [];
-let busy = false;
-parentPort.on('message', (msg) => {
-  queue.push(msg);
-  if (!busy) next();
-});
-function next() {
-  const msg = queue.shift();
-  if (!msg) {
-    busy = false;
-    return;
-  }
-  busy = true;
-  const t0 = performance.now();
-  handle(msg);
-  const pause = (performance.now() - t0) * workerData.pauseRatio;
-  if (pause >= 1) setTimeout(next, pause);
-  else setImmediate(next);
-}
-let writer;
-function handle({ id, queries, checkpoint }) {
-  let results;
-  try {
-    if (checkpoint) {
-      // Checkpointing writes the database file: a read-write connection used for nothing else.
-      if (!writer) {
-        writer = new Database(workerData.path, { fileMustExist: true });
-        writer.pragma('busy_timeout = ' + workerData.busyTimeoutMs);
-      }
-      writer.pragma('wal_checkpoint(PASSIVE)');
-      parentPort.postMessage({ id, results: [] });
-      return;
-    }
-    db.exec('BEGIN');
-    try {
-      results = queries.map((q) => {
-        if (q.ifTable && !hasTable.get(q.ifTable)) return null;
-        try {
-          return prepared(q).all(...q.params);
-        } catch (err) {
-          statements.delete((q.safeIntegers ? '1' : '0') + q.sql);
-          throw err;
-        }
-      });
-    } finally {
-      db.exec('COMMIT');
-    }
-  } catch (err) {
-    parentPort.postMessage({ id, error: String((err && err.message) || err) });
-    return;
-  }
-  parentPort.postMessage({ id, results });
-}
-`;
-
-/** Busy timeout of the worker's connection (as openDatabase's). */
-const WORKER_BUSY_TIMEOUT_MS = 5_000;
-/** Page cache of the worker's connection: 64 MiB, enough for a day's index range and the DISTINCT sets. */
+/** Page cache of the thread's read-only connection: 64 MiB, enough for a day's index range and the DISTINCT sets. */
 const WORKER_CACHE_KIB = 64 * 1024;
+
+/** What the snapshot reader thread (snapshot-reader-thread.ts) is started with (workerData). */
+export interface ReaderThreadInit {
+  path: string;
+  /** Of both its connections (BUSY_TIMEOUT_MS, as openDatabase's). */
+  busyTimeoutMs: number;
+  /** Page cache of the read-only connection (WORKER_CACHE_KIB). */
+  cacheKib: number;
+  /** See createWorkerReader. */
+  pauseRatio: number;
+}
+
+export type ToReaderThread = { type: 'read'; id: number; queries: SnapshotQuery[] } | { type: 'checkpoint'; id: number };
+
+export type FromReaderThread = { type: 'done'; id: number; results: (unknown[] | null)[] } | { type: 'failed'; id: number; error: string };
 
 /**
  * A reader on a worker thread over the database file at `path`. With `pauseRatio` r the thread rests r
@@ -116,11 +51,8 @@ const WORKER_CACHE_KIB = 64 * 1024;
  * a 2-core box ingest keeps most of the CPU; `ops` runs flat out).
  */
 export function createWorkerReader(path: string, opts: { pauseRatio?: number } = {}): SnapshotReader {
-  const driver = createRequire(import.meta.url).resolve('better-sqlite3');
-  const worker = new Worker(WORKER_SOURCE, {
-    eval: true,
-    workerData: { path, driver, busyTimeoutMs: WORKER_BUSY_TIMEOUT_MS, cacheKib: WORKER_CACHE_KIB, pauseRatio: opts.pauseRatio ?? 0 },
-  });
+  const init: ReaderThreadInit = { path, busyTimeoutMs: BUSY_TIMEOUT_MS, cacheKib: WORKER_CACHE_KIB, pauseRatio: opts.pauseRatio ?? 0 };
+  const worker = new Worker(threadUrl('snapshot-reader-thread.js'), { workerData: init });
   // Idle, the worker must not keep the process alive.
   worker.unref();
   let nextId = 1;
@@ -131,28 +63,27 @@ export function createWorkerReader(path: string, opts: { pauseRatio?: number } =
     for (const p of pending.values()) p.reject(err);
     pending.clear();
   };
-  worker.on('message', (msg: { id: number; results?: (unknown[] | null)[]; error?: string }) => {
+  worker.on('message', (msg: FromReaderThread) => {
     const p = pending.get(msg.id);
     if (!p) return;
     pending.delete(msg.id);
     if (pending.size === 0) worker.unref();
-    if (msg.error !== undefined) p.reject(new Error(`snapshot read: ${msg.error}`));
-    else p.resolve(msg.results!);
+    if (msg.type === 'failed') p.reject(new Error(`snapshot read: ${msg.error}`));
+    else p.resolve(msg.results);
   });
   worker.on('error', (err) => failAll(new Error(`snapshot reader worker: ${err.message}`, { cause: err })));
   worker.on('exit', (code) => failAll(new Error(`snapshot reader worker exited (code ${code})`)));
-  const send = (msg: { queries?: SnapshotQuery[]; checkpoint?: true }): Promise<(unknown[] | null)[]> => {
+  const send = (msg: ToReaderThread): Promise<(unknown[] | null)[]> => {
     if (failure) return Promise.reject(failure);
-    const id = nextId++;
     return new Promise((resolve, reject) => {
-      pending.set(id, { resolve, reject });
+      pending.set(msg.id, { resolve, reject });
       worker.ref();
-      worker.postMessage({ id, ...msg });
+      worker.postMessage(msg);
     });
   };
   return {
-    read: (queries) => send({ queries }),
-    checkpoint: async () => void (await send({ checkpoint: true })),
+    read: (queries) => send({ type: 'read', id: nextId++, queries }),
+    checkpoint: async () => void (await send({ type: 'checkpoint', id: nextId++ })),
     async close() {
       await worker.terminate();
     },

@@ -1,6 +1,7 @@
 import type { Logger } from '@mosis/shared';
 import { Worker } from 'node:worker_threads';
 import { WriterUnavailableError, type TelemetryWriter, type WriteRequest, type WriteResult } from '../types.js';
+import { threadUrl } from './thread-url.js';
 import { encodeBatch, type WireBatch } from './wire.js';
 
 /** What the writer thread is started with (workerData). */
@@ -130,7 +131,7 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
       ...(this.autocheckpoint !== undefined && { walAutocheckpointPages: this.autocheckpoint }),
       ...(this.opts.gate && { gate: this.opts.gate }),
     };
-    const worker = new Worker(threadUrl(), { workerData: init });
+    const worker = new Worker(threadUrl('writer-thread.js'), { workerData: init });
     const inFlight: Thread['inFlight'] = new Map();
     let error: Error | undefined;
     const exited = new Promise<void>((resolve) => {
@@ -161,15 +162,4 @@ export class SqliteTelemetryWriter implements TelemetryWriter {
     this.threads.add(thread);
     return thread;
   }
-}
-
-/**
- * The thread's module. Under vitest this file is the TypeScript source, which a worker cannot load: the thread
- * then runs the built copy in dist/ (`tsc -b` first, as for the child-process tests).
- */
-function threadUrl(): URL {
-  const url = new URL('./writer-thread.js', import.meta.url);
-  if (!import.meta.url.endsWith('.ts')) return url;
-  const at = url.pathname.lastIndexOf('/src/');
-  return new URL(`file://${url.pathname.slice(0, at)}/dist/${url.pathname.slice(at + 5)}`);
 }
