@@ -9,6 +9,7 @@ export default defineConfig({
     // The PostgreSQL test helpers first: '@mosis/ingest' would also match their name.
     alias: [
       { find: '@mosis/ingest/testing-pg', replacement: fileURLToPath(new URL('./packages/ingest/src/store/postgres/testing.ts', import.meta.url)) },
+      { find: '@mosis/shared/db', replacement: fileURLToPath(new URL('./packages/shared/src/db.ts', import.meta.url)) },
       { find: '@mosis/shared', replacement: src('shared') },
       { find: '@mosis/ingest', replacement: src('ingest') },
       { find: '@mosis/core-api', replacement: src('core-api') },
