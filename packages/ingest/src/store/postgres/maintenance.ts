@@ -59,6 +59,9 @@ export class PgLeaseBusyError extends MaintenanceBusyError {
   }
 }
 
+/** While waiting for a lease another process holds (`ops`: waitMs), it is tried again this often. */
+const PG_LEASE_POLL_MS = 250;
+
 const RAW_TABLE: Record<PgPartitionKind, string> = { events: 'telemetry_events', crashes: 'crash_reports' };
 /** A day number as the aggregates' YYYY-MM-DD text, in SQL. */
 const DATE_OF_DAY = (col: string) => `to_char(date '1970-01-01' + ${col}, 'YYYY-MM-DD')`;
@@ -446,16 +449,22 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
   /**
    * Runs `fn` as the one process running `job` now: a session advisory lock on a connection held for the
    * run (a crashed holder's session ends and frees it), and a job_leases row saying who, for operators.
-   * Throws PgLeaseBusyError when another process holds it.
+   * Throws PgLeaseBusyError when another process holds it for longer than `waitMs` (default 0: the
+   * scheduler skips its tick; `ops` waits a little, as on SQLite).
    */
-  async withLease<T>(job: string, fn: () => Promise<T>): Promise<T> {
+  async withLease<T>(job: string, fn: () => Promise<T>, opts: { waitMs?: number } = {}): Promise<T> {
     const client = await this.pool.connect();
     const holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     try {
-      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_NS_JOBS, hash32(job)]);
-      if (!got.rows[0]!.ok) {
-        const who = await client.query<{ holder: string }>('SELECT holder FROM job_leases WHERE name = $1', [job]);
-        throw new PgLeaseBusyError(job, who.rows[0]?.holder ?? 'unknown');
+      const deadline = Date.now() + (opts.waitMs ?? 0);
+      for (;;) {
+        const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_NS_JOBS, hash32(job)]);
+        if (got.rows[0]!.ok) break;
+        if (Date.now() >= deadline) {
+          const who = await client.query<{ holder: string }>('SELECT holder FROM job_leases WHERE name = $1', [job]);
+          throw new PgLeaseBusyError(job, who.rows[0]?.holder ?? 'unknown');
+        }
+        await delay(PG_LEASE_POLL_MS);
       }
       try {
         await client.query(
@@ -474,7 +483,7 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
   }
 
   /** Runs a job under the maintenance lease, recording it in job_runs (as store/sqlite/run-job.ts does on SQLite). */
-  async runJob<T>(job: JobName, fn: () => Promise<T>): Promise<T> {
+  async runJob<T>(job: JobName, fn: () => Promise<T>, opts: { waitMs?: number } = {}): Promise<T> {
     return this.withLease('maintenance', async () => {
       const started = this.now();
       await this.pool.query(
@@ -491,20 +500,20 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
         await this.pool.query('UPDATE job_runs SET finished_at = $2, ok = false, error = $3 WHERE job = $1', [job, this.now(), (err as Error).message]).catch(() => {});
         throw err;
       }
-    });
+    }, opts);
   }
 
-  /** The scheduled rollup: under the lease, recorded. */
-  runRollup(opts: { signal?: AbortSignal } = {}): Promise<RollupStats> {
-    return this.runJob('rollup', () => this.rollup(opts));
+  /** The scheduled rollup (and `ops rollup`, which waits up to `waitMs` for the lease): under the lease, recorded. */
+  runRollup(opts: { signal?: AbortSignal; waitMs?: number } = {}): Promise<RollupStats> {
+    return this.runJob('rollup', () => this.rollup({ signal: opts.signal }), { waitMs: opts.waitMs });
   }
 
-  /** The scheduled retention, which also makes the partitions of this month and the next. */
-  runPrune(opts: { retentionDays: number; signal?: AbortSignal }): Promise<PgPruneResult> {
+  /** The scheduled retention (and `ops prune`), which also makes the partitions of this month and the next. */
+  runPrune(opts: { retentionDays: number; signal?: AbortSignal; waitMs?: number }): Promise<PgPruneResult> {
     return this.runJob('prune', async () => {
       await this.ensurePartitionsAhead();
-      return this.prune(opts);
-    });
+      return this.prune({ retentionDays: opts.retentionDays, signal: opts.signal });
+    }, { waitMs: opts.waitMs });
   }
 
   async pendingRows(): Promise<number> {
