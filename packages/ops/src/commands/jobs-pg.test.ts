@@ -7,8 +7,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runOps } from '../testing.js';
 
 /**
- * `ops rollup`, `ops prune [--dry-run]` and `ops stats` with TELEMETRY_DATABASE_URL set act on PostgreSQL
- * (never on telemetry.db): the jobs under the maintenance lease, recorded in job_runs, waiting for a held
+ * `ops rollup [--from --to]`, `ops prune [--dry-run]` and `ops stats` with TELEMETRY_DATABASE_URL set act on
+ * PostgreSQL (never on telemetry.db): the jobs under the maintenance lease, recorded in job_runs, waiting for a held
  * lease and then failing clearly; a dry run changes nothing; a bad URL is one clear line and a non-zero exit.
  */
 
@@ -77,6 +77,28 @@ describePg('ops rollup, prune, stats on PostgreSQL', () => {
     // The SQLite store was never opened, nor created.
     expect(existsSync(`${dir.path}/data/telemetry.db`)).toBe(false);
 
+    // A rebuild of the last 10 days gives back exactly what the incremental rollup made, open and closed days alike.
+    const from = new Date(now - 10 * DAY).toISOString().slice(0, 10);
+    const aggregates = async () => ({
+      daily: (await pg.pool.query('SELECT * FROM telemetry_daily WHERE date >= $1 ORDER BY app_id, date, event_type', [from])).rows,
+      dims: (await pg.pool.query('SELECT * FROM telemetry_daily_dims WHERE date >= $1 ORDER BY app_id, date, dim, value', [from])).rows,
+      devices: (await pg.pool.query('SELECT * FROM device_days ORDER BY app, day, dim, value, device')).rows,
+    });
+    const folded = await aggregates();
+    expect(folded.dims.filter((d) => d.sketch !== null).length).toBeGreaterThan(0);
+    expect(folded.devices.length).toBeGreaterThan(0);
+    await pg.pool.query('UPDATE telemetry_daily SET count = 1000, unique_devices = 1000, sketch = NULL WHERE date >= $1', [from]);
+    await pg.pool.query('DELETE FROM telemetry_daily_dims WHERE date = $1', [today]);
+    await pg.pool.query('INSERT INTO device_days (app, day, dim, value, device) SELECT DISTINCT app, day, dim, value, 999999 FROM device_days');
+    const rebuilt = await ops(['rollup', '--from', from, '--to', today]);
+    expect(rebuilt.err).toBe('');
+    expect(rebuilt.code).toBe(0);
+    expect(rebuilt.out).toContain(`rebuilt ${from} .. ${today}`);
+    // 11 days, one event each and today one more; one app, 11 days of events (and the crash days with a partition).
+    expect(rebuilt.out).toMatch(/raw rows read +12$/m);
+    expect(Number(/day aggregates written +(\d+)$/m.exec(rebuilt.out)?.[1])).toBeGreaterThanOrEqual(11);
+    expect(await aggregates()).toEqual(folded);
+
     const before = await snapshot();
     expect(before.events).toBe(201);
     const dry = await ops(['prune', '--dry-run']);
@@ -97,6 +119,14 @@ describePg('ops rollup, prune, stats on PostgreSQL', () => {
     expect(after).toBeLessThanOrEqual(92);
     expect(await count('SELECT count(*) AS n FROM telemetry_daily')).toBe(200);
     expect((await pg.pool.query("SELECT ok FROM job_runs WHERE job = 'prune'")).rows).toEqual([{ ok: true }]);
+
+    // The day before the retention watermark keeps its aggregates: its raw rows are gone (trimmed from the
+    // boundary month, which stays, unless the watermark is a month's first day).
+    const gone = new Date(now - 91 * DAY).toISOString().slice(0, 10);
+    const kept = (await pg.pool.query('SELECT * FROM telemetry_daily WHERE date = $1', [gone])).rows;
+    expect(kept).toHaveLength(1);
+    expect((await ops(['rollup', '--from', gone, '--to', gone])).code).toBe(0);
+    expect((await pg.pool.query('SELECT * FROM telemetry_daily WHERE date = $1', [gone])).rows).toEqual(kept);
 
     const stats2 = await ops(['stats']);
     expect(stats2.out).toMatch(/last rollup: ok at /);
@@ -148,12 +178,10 @@ describePg('ops rollup, prune, stats on PostgreSQL', () => {
     }
   });
 
-  it('refuse --from/--to (exit 2, saying why), and keep validating the range first', async () => {
+  it('reject a half or inverted range before connecting', async () => {
     const today = new Date().toISOString().slice(0, 10);
-    const res = await ops(['rollup', '--from', today, '--to', today]);
-    expect(res.code).toBe(2);
-    expect(res.err).toMatch(/--from\/--to .* telemetry\.db only, not yet on PostgreSQL/);
     expect((await ops(['rollup', '--from', today])).code).toBe(2);
+    expect((await ops(['rollup', '--from', today, '--to', '2026-01-01'], { TELEMETRY_DATABASE_URL: 'postgres://u@127.0.0.1:1/x' })).code).toBe(2);
   });
 
   it('a bad TELEMETRY_DATABASE_URL: one clear line naming it (password hidden), no stack, non-zero exit', async () => {
