@@ -42,9 +42,11 @@ export async function pgDatabaseBytes(pool: PgPool): Promise<number> {
   return Number(res.rows[0]!.n);
 }
 
-export async function pgTelemetryStats(pool: PgPool, maintenance: PgTelemetryMaintenance): Promise<PgTelemetryStats> {
+/** `exactRowsMax`: partitions estimated above it show the estimate (default PG_STATS_EXACT_ROWS_MAX). */
+export async function pgTelemetryStats(pool: PgPool, maintenance: PgTelemetryMaintenance, opts: { exactRowsMax?: number } = {}): Promise<PgTelemetryStats> {
+  const exactRowsMax = opts.exactRowsMax ?? PG_STATS_EXACT_ROWS_MAX;
   const partitions: PgPartitionStats[] = [];
-  for (const p of await listPgPartitions(pool)) partitions.push({ ...p, ...(await partitionStats(pool, p.name, p.kind)) });
+  for (const p of await listPgPartitions(pool)) partitions.push({ ...p, ...(await partitionStats(pool, p.name, p.kind, exactRowsMax)) });
   const daily = (await pool.query<{ n: bigint; lo: string | null; hi: string | null }>('SELECT count(*) AS n, min(date) AS lo, max(date) AS hi FROM telemetry_daily')).rows[0]!;
   const crashes = (await pool.query<{ n: bigint }>('SELECT count(*) AS n FROM crash_daily')).rows[0]!;
   const waiting = await maintenance.rowsWaiting();
@@ -58,11 +60,11 @@ export async function pgTelemetryStats(pool: PgPool, maintenance: PgTelemetryMai
   };
 }
 
-async function partitionStats(pool: PgPool, name: string, kind: PgPartitionKind): Promise<Omit<PgPartitionStats, 'name' | 'kind' | 'month'>> {
+async function partitionStats(pool: PgPool, name: string, kind: PgPartitionKind, exactRowsMax: number): Promise<Omit<PgPartitionStats, 'name' | 'kind' | 'month'>> {
   // Names come from telemetry_partitions (pgPartitionName's pattern): safe in SQL.
   const est = (await pool.query<{ n: number }>('SELECT reltuples::float8 AS n FROM pg_class WHERE oid = $1::regclass', [name])).rows[0]?.n ?? -1;
   // reltuples is -1 before the first VACUUM or ANALYZE of the table.
-  const estimated = est > PG_STATS_EXACT_ROWS_MAX;
+  const estimated = est > exactRowsMax;
   const rows = estimated ? Math.round(est) : Number((await pool.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${name}`)).rows[0]!.n);
   // Events are indexed on (app_id, day, ...), crashes on (app_id, timestamp): min and max per app are index lookups.
   const [lo, hi] = kind === 'events' ? ['min(day)', 'max(day)'] : ['min(timestamp) / 86400000', 'max(timestamp) / 86400000'];
