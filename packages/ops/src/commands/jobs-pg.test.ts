@@ -30,6 +30,18 @@ async function insertEvents(rows: { ts: number; device: number }[]): Promise<voi
   );
 }
 
+/** Crash reports as the ingest writer stores them: two a day, from two devices on two app versions. */
+async function insertCrashes(days: number[]): Promise<void> {
+  const ts = days.flatMap((d) => [Date.now() - d * DAY, Date.now() - d * DAY + 1]);
+  await ensurePgPartitions(pg.pool, 'crashes', ts.map((t) => new Date(t).toISOString().slice(0, 7)));
+  await pg.pool.query(
+    `INSERT INTO crash_reports (app_id, day, device_id, timestamp, fingerprint, crash_type, app_version, message, created_at)
+     SELECT (SELECT id FROM dim_apps WHERE app_id = 'app-1'), ts / 86400000, 7 + ord % 2, ts, 'fp', 'anr', '1.' || (ord % 2), 'boom', ts
+     FROM unnest($1::bigint[]) WITH ORDINALITY AS r(ts, ord)`,
+    [ts],
+  );
+}
+
 const count = async (sql: string) => Number((await pg.pool.query<{ n: bigint }>(sql)).rows[0]!.n);
 /** What a dry run must leave as it was: raw rows, partitions, aggregates, job runs, the rollup's positions. */
 const snapshot = async () => ({
@@ -55,13 +67,14 @@ describePg('ops rollup, prune, stats on PostgreSQL', () => {
     // 200 days of history (one event a day), today twice.
     await insertEvents(Array.from({ length: 200 }, (_, i) => ({ ts: now - i * DAY, device: i % 3 })));
     await insertEvents([{ ts: now, device: 42 }]);
+    await insertCrashes(Array.from({ length: 11 }, (_, i) => i));
 
     const stats1 = await ops(['stats']);
     expect(stats1.err).toBe('');
     expect(stats1.code).toBe(0);
     expect(stats1.out).toMatch(/telemetry on PostgreSQL +postgres:\/\/postgres:\*\*\*@/);
     expect(stats1.out).toMatch(/database size \d/);
-    expect(stats1.out).toContain('waiting for rollup: 201 rows');
+    expect(stats1.out).toContain('waiting for rollup: 223 rows');
     expect(stats1.out).toContain('last rollup: never');
     const today = new Date(now).toISOString().slice(0, 10);
     expect(stats1.out).toMatch(new RegExp(`telemetry_events_${today.slice(0, 7).replace('-', '_')} +\\d+ rows  \\d{4}-\\d{2}-\\d{2} \\.\\. ${today}`));
@@ -70,7 +83,7 @@ describePg('ops rollup, prune, stats on PostgreSQL', () => {
     const rolled = await ops(['rollup']);
     expect(rolled.err).toBe('');
     expect(rolled.code).toBe(0);
-    expect(rolled.out).toMatch(/raw rows folded in +201/);
+    expect(rolled.out).toMatch(/raw rows folded in +223/);
     expect(rolled.out).toMatch(/days closed \(sketched\) +\d+/);
     expect((await pg.pool.query('SELECT count, unique_devices FROM telemetry_daily WHERE date = $1', [today])).rows).toEqual([{ count: 2n, unique_devices: 2n }]);
     expect((await pg.pool.query("SELECT ok FROM job_runs WHERE job = 'rollup'")).rows).toEqual([{ ok: true }]);
@@ -83,20 +96,25 @@ describePg('ops rollup, prune, stats on PostgreSQL', () => {
       daily: (await pg.pool.query('SELECT * FROM telemetry_daily WHERE date >= $1 ORDER BY app_id, date, event_type', [from])).rows,
       dims: (await pg.pool.query('SELECT * FROM telemetry_daily_dims WHERE date >= $1 ORDER BY app_id, date, dim, value', [from])).rows,
       devices: (await pg.pool.query('SELECT * FROM device_days ORDER BY app, day, dim, value, device')).rows,
+      crashes: (await pg.pool.query('SELECT * FROM crash_daily WHERE date >= $1 ORDER BY app_id, date, fingerprint', [from])).rows,
+      crashDevices: (await pg.pool.query('SELECT * FROM crash_daily_devices WHERE date >= $1 ORDER BY app_id, date, fingerprint, device_id', [from])).rows,
     });
     const folded = await aggregates();
     expect(folded.dims.filter((d) => d.sketch !== null).length).toBeGreaterThan(0);
     expect(folded.devices.length).toBeGreaterThan(0);
+    expect(folded.crashes.map((c) => c.count)).toEqual(Array(11).fill(2n));
     await pg.pool.query('UPDATE telemetry_daily SET count = 1000, unique_devices = 1000, sketch = NULL WHERE date >= $1', [from]);
     await pg.pool.query('DELETE FROM telemetry_daily_dims WHERE date = $1', [today]);
     await pg.pool.query('INSERT INTO device_days (app, day, dim, value, device) SELECT DISTINCT app, day, dim, value, 999999 FROM device_days');
+    await pg.pool.query(`UPDATE crash_daily SET count = 99, devices = 99, app_versions = '["9.9"]' WHERE date >= $1`, [from]);
+    await pg.pool.query('INSERT INTO crash_daily_devices (app_id, date, fingerprint, device_id) SELECT DISTINCT app_id, date, fingerprint, 999999 FROM crash_daily_devices');
     const rebuilt = await ops(['rollup', '--from', from, '--to', today]);
     expect(rebuilt.err).toBe('');
     expect(rebuilt.code).toBe(0);
     expect(rebuilt.out).toContain(`rebuilt ${from} .. ${today}`);
-    // 11 days, one event each and today one more; one app, 11 days of events (and the crash days with a partition).
-    expect(rebuilt.out).toMatch(/raw rows read +12$/m);
-    expect(Number(/day aggregates written +(\d+)$/m.exec(rebuilt.out)?.[1])).toBeGreaterThanOrEqual(11);
+    // 11 days, one event each and today one more, two crashes each; one app, events and crashes.
+    expect(rebuilt.out).toMatch(/raw rows read +34$/m);
+    expect(rebuilt.out).toMatch(/day aggregates written +22$/m);
     expect(await aggregates()).toEqual(folded);
 
     const before = await snapshot();
