@@ -1,7 +1,7 @@
 import { ensurePgPartitions, openPgOperatorSession, type PgOperatorSession } from '@mosis/ingest';
 import { createMigratedPgDatabase, createTestPgDatabase, describePg } from '@mosis/ingest/testing-pg';
 import { freePort, tempDir } from '@mosis/shared';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runOps } from '../testing.js';
@@ -151,6 +151,13 @@ describePg('ops rollup, prune, stats on PostgreSQL', () => {
     expect(stats2.out).toMatch(/last prune: ok at /);
     expect(stats2.out).toContain('waiting for rollup: 0 rows');
     expect(stats2.out).toContain('telemetry_daily: 200 rows');
+    // A telemetry.db left from before the move is named as not in use, and left alone.
+    mkdirSync(`${dir.path}/data`, { recursive: true });
+    writeFileSync(`${dir.path}/data/telemetry.db`, '');
+    const stats3 = await ops(['stats']);
+    expect(stats3.code).toBe(0);
+    expect(stats3.out).toMatch(/^telemetry\.db +\S+: not in use \(TELEMETRY_DATABASE_URL is set\)$/m);
+    expect(stats3.out).toContain('telemetry on PostgreSQL');
   });
 
   it('wait for a lease another process holds, and fail clearly (exit 1) when it stays held', async () => {

@@ -15,11 +15,13 @@ export const usage = `stats
 export async function run(ctx: CommandContext): Promise<number> {
   const url = telemetryDatabaseUrl();
   for (const name of ['portal', 'telemetry'] as DatabaseName[]) {
+    const path = databasePath(ctx.config.DATA_DIR, name);
     if (name === 'telemetry' && url) {
+      // Kept after telemetry-migrate until analytics are checked (README): say it is not what the services use.
+      if (existsSync(path)) ctx.out(`telemetry.db  ${path}: not in use (TELEMETRY_DATABASE_URL is set)`);
       await pgTelemetryStats(url, ctx.out);
       continue;
     }
-    const path = databasePath(ctx.config.DATA_DIR, name);
     if (!existsSync(path)) {
       ctx.out(`${name}.db: not created yet (${path})`);
       continue;
