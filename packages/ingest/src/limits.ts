@@ -137,6 +137,11 @@ export const PG_READ_TIMEOUT_MS = 15_000;
 /** PostgreSQL: connections of the core API's read-only pool. */
 export const PG_READ_POOL_MAX = 3;
 /**
+ * PostgreSQL: /readyz gives up on the server after this long and answers 503 (a health check must answer
+ * fast; the pool's own connect timeout, for real work, is longer).
+ */
+export const PG_READY_TIMEOUT_MS = 1_500;
+/**
  * Ingest with TELEMETRY_DATABASE_URL (apps/registry-cache.ts): besides LISTEN app_registry, which applies
  * a published app change within a second, ingest asks for changes after the last version it has this often,
  * in case a notification was lost (a dropped connection).

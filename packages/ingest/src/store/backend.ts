@@ -3,6 +3,7 @@ import { PG_WRITE_TX_TIMEOUT_MS } from '../limits.js';
 import { PgTelemetryMaintenance } from './postgres/maintenance.js';
 import { migratePgUp, pgMigrationStatus } from './postgres/migrate.js';
 import { openPgPool, redactUrl, type PgPool } from './postgres/pool.js';
+import { openPgReadiness } from './postgres/ready.js';
 import type { TelemetryWriter } from './types.js';
 import { PgTelemetryWriter } from './postgres/writer.js';
 
@@ -20,7 +21,7 @@ export interface PgTelemetryBackend {
   kind: 'postgres';
   writer: TelemetryWriter;
   maintenance: PgTelemetryMaintenance;
-  /** Whether the database answers (readiness). */
+  /** Whether the database answers, within PG_READY_TIMEOUT_MS (readiness; postgres/ready.ts). */
   ready(): Promise<boolean>;
   /** Ends the writer and the pool. */
   close(): Promise<void>;
@@ -48,9 +49,10 @@ export async function openTelemetry(
 ): Promise<TelemetryBackend> {
   const url = config.TELEMETRY_DATABASE_URL;
   if (!url) return { kind: 'sqlite' };
+  const applicationName = opts.applicationName ?? 'mosis-ingest';
   const pool: PgPool = openPgPool(url, {
     max: config.TELEMETRY_PG_POOL_MAX,
-    applicationName: opts.applicationName ?? 'mosis-ingest',
+    applicationName,
     idleInTransactionTimeoutMs: PG_IDLE_IN_TRANSACTION_MS,
   });
   try {
@@ -64,20 +66,15 @@ export async function openTelemetry(
     const maintenance = new PgTelemetryMaintenance({ pool, log: opts.log, ...(opts.now && { now: opts.now }) });
     await maintenance.ensurePartitionsAhead();
     const writer = new PgTelemetryWriter(pool, { maxEventTypesPerApp: config.MAX_EVENT_TYPES_PER_APP, ...(opts.now && { now: opts.now }) });
+    const readiness = openPgReadiness(url, { applicationName: `${applicationName}-ready` });
     return {
       kind: 'postgres',
       writer,
       maintenance,
-      async ready() {
-        try {
-          await pool.query('SELECT 1');
-          return true;
-        } catch {
-          return false;
-        }
-      },
+      ready: () => readiness.ready(),
       async close() {
         await writer.close();
+        await readiness.close();
         await pool.end();
       },
     };

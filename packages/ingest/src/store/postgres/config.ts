@@ -1,3 +1,5 @@
+import { ConfigError, loadConfig } from '@mosis/shared';
+import { redactUrl } from './pool.js';
 import { z } from 'zod';
 
 /**
@@ -10,3 +12,18 @@ export const telemetryDatabaseUrlSchema = z.preprocess(
   (v) => (v === '' ? undefined : v),
   z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
 );
+
+/**
+ * TELEMETRY_DATABASE_URL alone, for the tools that act on whichever store the services use (`ops rollup`,
+ * `prune`, `stats`). A bad value is a ConfigError naming it, as at a service's start.
+ */
+export function loadTelemetryDatabaseUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  try {
+    return loadConfig(z.object({ TELEMETRY_DATABASE_URL: telemetryDatabaseUrlSchema }), env).TELEMETRY_DATABASE_URL;
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    // The message shows the value given: not its password.
+    const given = env.TELEMETRY_DATABASE_URL ?? '';
+    throw new ConfigError(err.problems.map((p) => p.replace(JSON.stringify(given), JSON.stringify(redactUrl(given)))));
+  }
+}

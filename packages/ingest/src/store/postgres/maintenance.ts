@@ -2,7 +2,7 @@ import type { Logger } from '@mosis/shared';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { dayNumberOf, dayOfNumber, lastDayOfMonth } from '../../days.js';
+import { dayNumberOf, dayOfNumber, daysBetween, lastDayOfMonth } from '../../days.js';
 import { LEASE_TTL_MS, MaintenanceBusyError, retentionCutoffDay, type JobName, type JobRun, type RollupStats, type TelemetryMaintenance } from '../maintenance.js';
 import { PG_POSITION_SAMPLE_KEEP_MS, PG_ROLLUP_STEP_ROWS, PG_SETTLE_MS, PG_SETTLE_WAIT_MAX_MS, PG_TRIM_CHUNK_ROWS } from '../../limits.js';
 import { DeviceSketch } from '../../sketch/device-sketch.js';
@@ -48,6 +48,19 @@ export interface PgPruneResult {
   rolledUpFirst: number;
 }
 
+/** What a rebuild of a range of days did (as on SQLite: store/sqlite/rollup-rebuild.ts). */
+export interface PgRebuildStats {
+  /** (kind, app, day) aggregates replaced. */
+  days: number;
+  /** Raw rows read to compute them. */
+  rows: number;
+  /** (kind, app, day)s left as they were: before the retention watermark. */
+  skippedDays: number;
+  /** (app, day)s whose device rows became sketches again (days older than OPEN_DAYS). */
+  closedDays: number;
+  aborted: boolean;
+}
+
 /** A job run elsewhere holds the lease. */
 export class PgLeaseBusyError extends MaintenanceBusyError {
   override readonly name = 'PgLeaseBusyError';
@@ -59,9 +72,20 @@ export class PgLeaseBusyError extends MaintenanceBusyError {
   }
 }
 
+/** While waiting for a lease another process holds (`ops`: waitMs), it is tried again this often. */
+const PG_LEASE_POLL_MS = 250;
+
 const RAW_TABLE: Record<PgPartitionKind, string> = { events: 'telemetry_events', crashes: 'crash_reports' };
 /** A day number as the aggregates' YYYY-MM-DD text, in SQL. */
 const DATE_OF_DAY = (col: string) => `to_char(date '1970-01-01' + ${col}, 'YYYY-MM-DD')`;
+
+/** Days (numbers since 1970-01-01), both included. */
+interface DayRange {
+  first: number;
+  last: number;
+}
+/** The incremental rollup's range has no last day: the largest the `day` column (integer) holds. */
+const LAST_DAY = 2 ** 31 - 1;
 
 interface Group {
   app: string;
@@ -154,6 +178,52 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
     return { ...stats, aborted: !!opts.signal?.aborted };
   }
 
+  /**
+   * The repair path (`ops rollup --from --to`): the aggregates of `from`..`to` (both included) recomputed
+   * from the raw rows up to the rollup's position. Per kind and day one transaction, with the position
+   * row locked, deletes that day's aggregates of every app (counts, device rows) and folds its raw rows
+   * again as the incremental rollup does, so readers see the old day or the new one, never half; days
+   * older than OPEN_DAYS are then closed into sketches as the rollup closes them. Days before the
+   * retention watermark, and days without a partition, keep their aggregates (their raw rows are gone).
+   */
+  async rebuild(opts: { from: string; to: string; signal?: AbortSignal }): Promise<PgRebuildStats> {
+    const stats: PgRebuildStats = { days: 0, rows: 0, skippedDays: 0, closedDays: 0, aborted: false };
+    const apps = Number((await this.pool.query<{ n: bigint }>('SELECT count(*) AS n FROM dim_apps')).rows[0]!.n);
+    for (const kind of ['events', 'crashes'] as const) {
+      const months = new Set((await listPgPartitions(this.pool, kind)).map((p) => p.month));
+      for (const date of daysBetween(opts.from, opts.to)) {
+        if (opts.signal?.aborted) return { ...stats, aborted: true };
+        if (!months.has(date.slice(0, 7))) continue;
+        const rows = await inTransaction(this.pool, (c) => this.rebuildDay(c, kind, date));
+        if (rows === 'kept') stats.skippedDays += apps;
+        else {
+          stats.days += apps;
+          stats.rows += rows;
+        }
+      }
+    }
+    stats.closedDays = await this.closeDays(opts.signal);
+    if (stats.skippedDays) this.opts.log?.warn('rollup rebuild left days before the retention watermark as they were', { days: stats.skippedDays });
+    return { ...stats, aborted: !!opts.signal?.aborted };
+  }
+
+  private async rebuildDay(c: PgClient, kind: PgPartitionKind, date: string): Promise<number | 'kept'> {
+    const pos = await c.query<{ last_id: bigint }>('SELECT last_id FROM rollup_positions WHERE kind = $1 FOR UPDATE', [kind]);
+    const position = pos.rows[0]?.last_id ?? 0n;
+    const wm = await c.query<{ kept_from: string }>('SELECT kept_from FROM retention_watermark WHERE kind = $1', [kind]);
+    if (wm.rows[0] && date < wm.rows[0].kept_from) return 'kept';
+    const day = dayNumberOf(date);
+    if (kind === 'events') {
+      await c.query('DELETE FROM telemetry_daily WHERE date = $1', [date]);
+      await c.query('DELETE FROM telemetry_daily_dims WHERE date = $1', [date]);
+      await c.query('DELETE FROM device_days WHERE day = $1', [day]);
+      return this.foldEvents(c, 0n, position, { first: day, last: day });
+    }
+    await c.query('DELETE FROM crash_daily WHERE date = $1', [date]);
+    await c.query('DELETE FROM crash_daily_devices WHERE date = $1', [date]);
+    return this.foldCrashes(c, 0n, position, { first: day, last: day });
+  }
+
   private async position(kind: PgPartitionKind): Promise<bigint> {
     const res = await this.pool.query<{ last_id: bigint }>('SELECT last_id FROM rollup_positions WHERE kind = $1', [kind]);
     return res.rows[0]?.last_id ?? 0n;
@@ -165,12 +235,14 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
     const wm = await c.query<{ kept_from: string }>('SELECT kept_from FROM retention_watermark WHERE kind = $1', [kind]);
     const firstKept = wm.rows[0] ? dayNumberOf(wm.rows[0].kept_from) : -1e9;
     const skipped = await c.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${RAW_TABLE[kind]} WHERE id > $1 AND id <= $2 AND day < $3`, [from, to, firstKept]);
-    const r = kind === 'events' ? await this.foldEvents(c, from, to, firstKept) : await this.foldCrashes(c, from, to, firstKept);
+    const days = { first: firstKept, last: LAST_DAY };
+    const r = kind === 'events' ? await this.foldEvents(c, from, to, days) : await this.foldCrashes(c, from, to, days);
     await c.query('UPDATE rollup_positions SET last_id = $2 WHERE kind = $1', [kind, to]);
     return { rows: r, skippedRows: Number(skipped.rows[0]!.n) };
   }
 
-  private async foldEvents(c: PgClient, from: bigint, to: bigint, firstKept: number): Promise<number> {
+  /** Folds the rows with ids in (from, to] and days in `days` (both included). */
+  private async foldEvents(c: PgClient, from: bigint, to: bigint, days: DayRange): Promise<number> {
     const groups = new Map<string, Group>();
     const group = (app: string, day: number, dim: Dim, value: string): Group => {
       const key = `${app}|${day}|${dim}|${value}`;
@@ -181,8 +253,8 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
     const counts = await c.query<{ app: string; day: number; type: string; mv: string; av: string; n: bigint }>(
       `SELECT a.app_id AS app, e.day, t.name AS type, coalesce(e.mosis_version, '') AS mv, coalesce(e.app_version, '') AS av, count(*) AS n
        FROM telemetry_events e JOIN dim_apps a ON a.id = e.app_id JOIN dim_event_types t ON t.id = e.event_type
-       WHERE e.id > $1 AND e.id <= $2 AND e.day >= $3 GROUP BY 1, 2, 3, 4, 5`,
-      [from, to, firstKept],
+       WHERE e.id > $1 AND e.id <= $2 AND e.day >= $3 AND e.day <= $4 GROUP BY 1, 2, 3, 4, 5`,
+      [from, to, days.first, days.last],
     );
     let rows = 0;
     const appDays = new Map<string, { app: string; day: number }>();
@@ -209,14 +281,14 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
         SELECT DISTINCT e.app_id AS app, a.app_id AS app_name, e.day, t.name AS type, coalesce(e.mosis_version, '') AS mv,
                coalesce(e.app_version, '') AS av, e.device_id AS device
         FROM telemetry_events e JOIN dim_apps a ON a.id = e.app_id JOIN dim_event_types t ON t.id = e.event_type
-        WHERE e.id > $1 AND e.id <= $2 AND e.day >= $3),
+        WHERE e.id > $1 AND e.id <= $2 AND e.day >= $3 AND e.day <= $6),
       tuples AS (
         SELECT DISTINCT app, app_name, day, ${DIM.all}::smallint AS dim, '' AS value, device FROM s
         UNION ALL SELECT DISTINCT app, app_name, day, ${DIM.event_type}::smallint, type, device FROM s
         UNION ALL SELECT DISTINCT app, app_name, day, ${DIM.mosis_version}::smallint, mv, device FROM s
         UNION ALL SELECT DISTINCT app, app_name, day, ${DIM.app_version}::smallint, av, device FROM s),
       closed AS (SELECT * FROM unnest($4::text[], $5::int[]) AS k(app_name, day))`;
-    const params = [from, to, firstKept, closed.map((x) => x.app), closed.map((x) => x.day)];
+    const params = [from, to, days.first, closed.map((x) => x.app), closed.map((x) => x.day), days.last];
     // Devices of open days are rows (exact); a row added is a device new to that aggregate that day.
     const added = await c.query<{ app_name: string; day: number; dim: Dim; value: string; n: bigint }>(
       `${tuples},
@@ -280,25 +352,25 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
     else await c.query('UPDATE telemetry_daily_dims SET devices = $1, sketch = $2 WHERE app_id = $3 AND date = $4 AND dim = $5 AND value = $6', [count, sketch.toBuffer(), app, date, DIM_NAME[dim], value]);
   }
 
-  private async foldCrashes(c: PgClient, from: bigint, to: bigint, firstKept: number): Promise<number> {
+  private async foldCrashes(c: PgClient, from: bigint, to: bigint, days: DayRange): Promise<number> {
     const groups = await c.query<{ app: string; date: string; fingerprint: string; n: bigint; first_seen: bigint; last_seen: bigint; versions: string[]; crash_type: string; message: string | null }>(
-      `WITH r AS (SELECT * FROM crash_reports WHERE id > $1 AND id <= $2 AND day >= $3),
+      `WITH r AS (SELECT * FROM crash_reports WHERE id > $1 AND id <= $2 AND day >= $3 AND day <= $4),
       g AS (SELECT app_id, day, fingerprint, count(*) AS n, min(timestamp) AS first_seen, max(timestamp) AS last_seen,
                    array_agg(DISTINCT app_version) AS versions FROM r GROUP BY 1, 2, 3),
       s AS (SELECT DISTINCT ON (app_id, day, fingerprint) app_id, day, fingerprint, crash_type, message FROM r ORDER BY app_id, day, fingerprint, id)
       SELECT a.app_id AS app, ${DATE_OF_DAY('g.day')} AS date, g.fingerprint, g.n, g.first_seen, g.last_seen, g.versions, s.crash_type, s.message
       FROM g JOIN s USING (app_id, day, fingerprint) JOIN dim_apps a ON a.id = g.app_id`,
-      [from, to, firstKept],
+      [from, to, days.first, days.last],
     );
     if (groups.rows.length === 0) return 0;
     const added = await c.query<{ app_id: string; date: string; fingerprint: string; n: bigint }>(
       `WITH ins AS (
         INSERT INTO crash_daily_devices (app_id, date, fingerprint, device_id)
         SELECT DISTINCT a.app_id, ${DATE_OF_DAY('r.day')}, r.fingerprint, r.device_id
-        FROM crash_reports r JOIN dim_apps a ON a.id = r.app_id WHERE r.id > $1 AND r.id <= $2 AND r.day >= $3
+        FROM crash_reports r JOIN dim_apps a ON a.id = r.app_id WHERE r.id > $1 AND r.id <= $2 AND r.day >= $3 AND r.day <= $4
         ON CONFLICT DO NOTHING RETURNING app_id, date, fingerprint)
       SELECT app_id, date, fingerprint, count(*) AS n FROM ins GROUP BY 1, 2, 3`,
-      [from, to, firstKept],
+      [from, to, days.first, days.last],
     );
     const key = (app: string, date: string, fp: string) => `${app}|${date}|${fp}`;
     const addedOf = new Map(added.rows.map((r) => [key(r.app_id, r.date, r.fingerprint), Number(r.n)]));
@@ -446,16 +518,22 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
   /**
    * Runs `fn` as the one process running `job` now: a session advisory lock on a connection held for the
    * run (a crashed holder's session ends and frees it), and a job_leases row saying who, for operators.
-   * Throws PgLeaseBusyError when another process holds it.
+   * Throws PgLeaseBusyError when another process holds it for longer than `waitMs` (default 0: the
+   * scheduler skips its tick; `ops` waits a little, as on SQLite).
    */
-  async withLease<T>(job: string, fn: () => Promise<T>): Promise<T> {
+  async withLease<T>(job: string, fn: () => Promise<T>, opts: { waitMs?: number } = {}): Promise<T> {
     const client = await this.pool.connect();
     const holder = `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
     try {
-      const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_NS_JOBS, hash32(job)]);
-      if (!got.rows[0]!.ok) {
-        const who = await client.query<{ holder: string }>('SELECT holder FROM job_leases WHERE name = $1', [job]);
-        throw new PgLeaseBusyError(job, who.rows[0]?.holder ?? 'unknown');
+      const deadline = Date.now() + (opts.waitMs ?? 0);
+      for (;;) {
+        const got = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1, $2) AS ok', [LOCK_NS_JOBS, hash32(job)]);
+        if (got.rows[0]!.ok) break;
+        if (Date.now() >= deadline) {
+          const who = await client.query<{ holder: string }>('SELECT holder FROM job_leases WHERE name = $1', [job]);
+          throw new PgLeaseBusyError(job, who.rows[0]?.holder ?? 'unknown');
+        }
+        await delay(PG_LEASE_POLL_MS);
       }
       try {
         await client.query(
@@ -474,7 +552,7 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
   }
 
   /** Runs a job under the maintenance lease, recording it in job_runs (as store/sqlite/run-job.ts does on SQLite). */
-  async runJob<T>(job: JobName, fn: () => Promise<T>): Promise<T> {
+  async runJob<T>(job: JobName, fn: () => Promise<T>, opts: { waitMs?: number } = {}): Promise<T> {
     return this.withLease('maintenance', async () => {
       const started = this.now();
       await this.pool.query(
@@ -491,20 +569,25 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
         await this.pool.query('UPDATE job_runs SET finished_at = $2, ok = false, error = $3 WHERE job = $1', [job, this.now(), (err as Error).message]).catch(() => {});
         throw err;
       }
-    });
+    }, opts);
   }
 
-  /** The scheduled rollup: under the lease, recorded. */
-  runRollup(opts: { signal?: AbortSignal } = {}): Promise<RollupStats> {
-    return this.runJob('rollup', () => this.rollup(opts));
+  /** The scheduled rollup (and `ops rollup`, which waits up to `waitMs` for the lease): under the lease, recorded. */
+  runRollup(opts: { signal?: AbortSignal; waitMs?: number } = {}): Promise<RollupStats> {
+    return this.runJob('rollup', () => this.rollup({ signal: opts.signal }), { waitMs: opts.waitMs });
   }
 
-  /** The scheduled retention, which also makes the partitions of this month and the next. */
-  runPrune(opts: { retentionDays: number; signal?: AbortSignal }): Promise<PgPruneResult> {
+  /** `ops rollup --from --to`: a rebuild of those days, under the lease (waiting up to `waitMs`), recorded as a rollup. */
+  runRebuild(opts: { from: string; to: string; signal?: AbortSignal; waitMs?: number }): Promise<PgRebuildStats> {
+    return this.runJob('rollup', () => this.rebuild(opts), { waitMs: opts.waitMs });
+  }
+
+  /** The scheduled retention (and `ops prune`), which also makes the partitions of this month and the next. */
+  runPrune(opts: { retentionDays: number; signal?: AbortSignal; waitMs?: number }): Promise<PgPruneResult> {
     return this.runJob('prune', async () => {
       await this.ensurePartitionsAhead();
-      return this.prune(opts);
-    });
+      return this.prune({ retentionDays: opts.retentionDays, signal: opts.signal });
+    }, { waitMs: opts.waitMs });
   }
 
   async pendingRows(): Promise<number> {

@@ -24,6 +24,8 @@ export interface PgPoolOptions {
    * stalled writer can hold back the settled position (ms; default none).
    */
   idleInTransactionTimeoutMs?: number;
+  /** Connecting (or waiting for a free connection) longer than this fails (ms; default PG_CONNECT_TIMEOUT_MS). */
+  connectTimeoutMs?: number;
 }
 
 // bigint columns (int8) come back as JS bigint: device ids use all 64 bits, positions are compared exactly.
@@ -35,7 +37,7 @@ export function openPgPool(url: string, opts: PgPoolOptions = {}): PgPool {
     connectionString: url,
     max: opts.max ?? DEFAULT_PG_POOL_MAX,
     idleTimeoutMillis: PG_IDLE_TIMEOUT_MS,
-    connectionTimeoutMillis: PG_CONNECT_TIMEOUT_MS,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? PG_CONNECT_TIMEOUT_MS,
     application_name: opts.applicationName ?? 'mosis',
     ...(opts.idleInTransactionTimeoutMs ? { idle_in_transaction_session_timeout: opts.idleInTransactionTimeoutMs } : {}),
   });
