@@ -10,7 +10,8 @@ import { load } from './lib/load.mjs';
 import { loadavg } from 'node:os';
 import { cpuSeconds, DATABASES, databasePath, migrateUp, openDatabase, ROOT, seedPortal, startIngest, watchRss } from './lib/service.mjs';
 
-const { ensurePartition, monthOf } = await import(`${ROOT}packages/ingest/dist/store/sqlite/partitions.js`);
+const { ensurePartition } = await import(`${ROOT}packages/ingest/dist/store/sqlite/partitions.js`);
+const { monthOf } = await import(`${ROOT}packages/ingest/dist/days.js`);
 
 /** Seconds per case; batches of 100 run 30 s (the sustained target). BENCH_QUICK=1 shortens everything. */
 const QUICK = process.env.BENCH_QUICK === '1';
