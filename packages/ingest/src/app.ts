@@ -7,6 +7,7 @@ import {
   mountOperationalRoutes,
   registerDatabaseMetrics,
   type DB,
+  type DirectHandler,
   type Logger,
   type Metrics,
 } from '@mosis/shared';
@@ -14,13 +15,14 @@ import { PortalAppCache, type AppLookup } from './apps/app-cache.js';
 import { RegistryAppCache } from './apps/registry-cache.js';
 import { openPgAppSource } from './store/postgres/app-registry.js';
 import { BodyBudget } from './http/body-budget.js';
+import { directRoutes } from './http/direct.js';
 import type { IngestConfig } from './config.js';
 import { MAX_BATCH_CRASHES, MAX_BATCH_EVENTS, MAX_CRASHES_BODY_BYTES, MAX_EVENTS_BODY_BYTES } from './limits.js';
 import { DAY_MS } from './days.js';
 import { registerJobMetrics } from './jobs/metrics.js';
 import { createIngestMetrics } from './metrics.js';
 import { DeviceHasher, loadDeviceSecret } from './privacy/device-hash.js';
-import { batchHandler, type BatchDeps } from './routes/batch-handler.js';
+import { handleBatch, honoBatch, type BatchDeps } from './routes/batch-handler.js';
 import { crashesRoute, eventsRoute } from './routes/docs.js';
 import type { PgTelemetryBackend } from './store/backend.js';
 import type { TelemetryMaintenance } from './store/maintenance.js';
@@ -54,6 +56,11 @@ export interface IngestDeps {
 /** The ingest service's parts: its HTTP app and the write path behind it. */
 export interface IngestService {
   app: OpenAPIHono;
+  /**
+   * `POST /v1/events` and `/v1/crashes` served straight from node:http (startServer's `direct`), by the same
+   * handlers as the app's routes; the app serves everything else, and these too in app.request().
+   */
+  direct: DirectHandler;
   /** Bytes of request bodies being read right now (bounded by INGEST_MAX_BODY_BYTES_IN_FLIGHT). */
   budget: BodyBudget;
   /**
@@ -127,15 +134,18 @@ export function createIngest(deps: IngestDeps): IngestService {
   });
 
   const batch: BatchDeps = { apps, hasher, writer, budget, metrics: ingestMetrics, stopping: () => stopping, retentionMs: config.RETENTION_DAYS * DAY_MS, ...(deps.now && { now: deps.now }) };
+  const events = handleBatch({ kind: 'events', maxBodyBytes: MAX_EVENTS_BODY_BYTES, maxItems: MAX_BATCH_EVENTS, toRecord: toEventRecord }, batch);
+  const crashes = handleBatch({ kind: 'crashes', maxBodyBytes: MAX_CRASHES_BODY_BYTES, maxItems: MAX_BATCH_CRASHES, toRecord: toCrashRecord }, batch);
   app.openAPIRegistry.registerPath(eventsRoute);
-  app.post(
-    eventsRoute.path,
-    batchHandler({ kind: 'events', maxBodyBytes: MAX_EVENTS_BODY_BYTES, maxItems: MAX_BATCH_EVENTS, toRecord: toEventRecord }, batch),
-  );
+  app.post(eventsRoute.path, honoBatch(events));
   app.openAPIRegistry.registerPath(crashesRoute);
-  app.post(
-    crashesRoute.path,
-    batchHandler({ kind: 'crashes', maxBodyBytes: MAX_CRASHES_BODY_BYTES, maxItems: MAX_BATCH_CRASHES, toRecord: toCrashRecord }, batch),
+  app.post(crashesRoute.path, honoBatch(crashes));
+  const direct = directRoutes(
+    [
+      { path: eventsRoute.path, handle: events },
+      { path: crashesRoute.path, handle: crashes },
+    ],
+    { log, metrics, stopping: () => stopping },
   );
 
   mountOperationalRoutes(app, {
@@ -149,6 +159,7 @@ export function createIngest(deps: IngestDeps): IngestService {
 
   return {
     app,
+    direct,
     budget,
     writer,
     store,

@@ -13,6 +13,7 @@ import {
   startServer,
   stopInOrder,
   touching,
+  touchingDirect,
   type Logger,
   type ServiceHandle,
 } from '@mosis/shared';
@@ -40,7 +41,7 @@ export async function startIngest(config: IngestConfig = loadIngestConfig()): Pr
   const { ingest, jobs, release, closeStore } = backend.kind === 'postgres' ? onPostgres(config, log, backend) : await onSqlite(config, log);
 
   const idle = releaseWhenIdle({ log, release });
-  const server = await startServer(touching(ingest.app.fetch, idle), config.INGEST_PORT, config.HOST, httpTimeouts(config));
+  const server = await startServer(touching(ingest.app.fetch, idle), config.INGEST_PORT, config.HOST, httpTimeouts(config), touchingDirect(ingest.direct, idle));
   log.info('listening', { port: server.port, data_dir: config.DATA_DIR, telemetry: backend.kind });
 
   // stop(): refuse new requests, let the ones in flight finish (their rows commit), commit anything

@@ -72,21 +72,39 @@ const HTTP_CODES: Record<number, string> = {
   429: 'rate_limited',
 };
 
+/** What an error is answered with: the contract's body, its status and headers. */
+export interface ErrorAnswer {
+  status: ContentfulStatusCode;
+  body: ErrorBody;
+  headers?: Record<string, string>;
+  /** True for a 500: an error of ours, not the client's (it is logged). */
+  internal: boolean;
+}
+
+/**
+ * How any thrown error is answered: an ApiError as it says, Hono's own status errors by their status, anything
+ * else as a 500. One mapping for the Hono error handler and for routes served straight from node:http.
+ */
+export function errorAnswer(err: unknown): ErrorAnswer {
+  if (err instanceof ApiError) {
+    return { status: err.status, body: errorBody(err.code, err.message, err.details), ...(err.headers && { headers: err.headers }), internal: false };
+  }
+  if (err instanceof HTTPException && err.status < 500) {
+    const code = HTTP_CODES[err.status] ?? 'bad_request';
+    return { status: err.status, body: errorBody(code, err.message || code.replaceAll('_', ' ')), internal: false };
+  }
+  return { status: 500, body: errorBody('internal', 'internal server error'), internal: true };
+}
+
 /**
  * Renders an ApiError (or any error) as the contract's JSON body. Unknown errors become 500 and go to `log`
  * if given (the shared request logger also logs them, from `c.error`).
  */
 export function errorHandler(log: (err: unknown, c: Context) => void = () => {}): ErrorHandler {
   return (err, c) => {
-    if (err instanceof ApiError) {
-      return c.json(errorBody(err.code, err.message, err.details), err.status, err.headers);
-    }
-    if (err instanceof HTTPException && err.status < 500) {
-      const code = HTTP_CODES[err.status] ?? 'bad_request';
-      return c.json(errorBody(code, err.message || code.replaceAll('_', ' ')), err.status);
-    }
-    log(err, c);
-    return c.json(errorBody('internal', 'internal server error'), 500);
+    const a = errorAnswer(err);
+    if (a.internal) log(err, c);
+    return c.json(a.body, a.status, a.headers);
   };
 }
 

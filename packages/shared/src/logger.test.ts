@@ -53,3 +53,12 @@ describe('request log', () => {
     ]);
   });
 });
+
+describe('createLogger', () => {
+  it('says which levels it writes, so a hot path can skip building what it would not', () => {
+    const info = createLogger('test', 'info', () => {});
+    expect([info.enabled?.('debug'), info.enabled?.('info'), info.enabled?.('error')]).toEqual([false, true, true]);
+    const silent = createLogger('test', 'silent', () => {});
+    expect(silent.enabled?.('error')).toBe(false);
+  });
+});

@@ -9,6 +9,8 @@ export interface Logger {
   info(msg: string, fields?: Record<string, unknown>): void;
   warn(msg: string, fields?: Record<string, unknown>): void;
   error(msg: string, fields?: Record<string, unknown>): void;
+  /** Whether entries at `level` are written (lets a hot path skip building fields nobody reads). */
+  enabled?(level: Exclude<LogLevel, 'silent'>): boolean;
 }
 
 export function createLogger(
@@ -21,7 +23,7 @@ export function createLogger(
     if (RANK[lvl] < min) return;
     write(JSON.stringify({ time: new Date().toISOString(), level: lvl, service, msg, ...fields }, errorReplacer));
   };
-  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error') };
+  return { debug: emit('debug'), info: emit('info'), warn: emit('warn'), error: emit('error'), enabled: (lvl) => RANK[lvl] >= min };
 }
 
 /** Errors serialize to {name, message, stack, cause} instead of `{}`. */
@@ -44,15 +46,24 @@ export function requestLogger(log: Logger): MiddlewareHandler {
   return async (c, next) => {
     const start = performance.now();
     await next();
-    const status = c.res.status;
-    const failed = status >= 500 && status !== 503;
-    const fields = {
-      method: c.req.method,
-      path: c.req.path,
-      status,
-      duration_ms: Math.round((performance.now() - start) * 100) / 100,
-    };
-    if (failed) log.error('request failed', c.error ? { ...fields, err: c.error } : fields);
-    else log.debug('request', fields);
+    logRequest(log, { method: c.req.method, path: c.req.path, status: c.res.status, start, err: c.error });
   };
+}
+
+/**
+ * The request logger's line for one answered request (see requestLogger), for routes served without Hono too.
+ * `path` is the path alone (no query string: it may carry secrets); `start` is performance.now() at arrival.
+ */
+export function logRequest(log: Logger, r: { method: string; path: string; status: number; start: number; err?: unknown }): void {
+  const failed = r.status >= 500 && r.status !== 503;
+  // Below debug (every level but the most verbose), an answered request builds nothing here.
+  if (!failed && log.enabled?.('debug') === false) return;
+  const fields = {
+    method: r.method,
+    path: r.path,
+    status: r.status,
+    duration_ms: Math.round((performance.now() - r.start) * 100) / 100,
+  };
+  if (failed) log.error('request failed', r.err ? { ...fields, err: r.err } : fields);
+  else log.debug('request', fields);
 }

@@ -32,12 +32,30 @@ export function createMetrics(service: string): Metrics {
 
 /** Counts and times every request by its route pattern (never the raw path: ids would explode cardinality). */
 export function httpMetrics(m: Metrics): MiddlewareHandler {
+  const record = httpRecorder(m);
   return async (c, next) => {
     const start = performance.now();
     await next();
-    const route = c.req.routePath || 'unmatched';
-    m.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
-    m.httpDuration.observe({ method: c.req.method, route }, (performance.now() - start) / 1000);
+    record(c.req.method, c.req.routePath || 'unmatched', c.res.status, start);
+  };
+}
+
+/**
+ * Records one answered request in `http_requests_total` and `http_request_duration_seconds` (`start`:
+ * performance.now() at arrival). The label children are looked up once per method, route and status, not
+ * hashed from a labels object per request: prom-client's hashing costs more than the increment.
+ */
+export function httpRecorder(m: Metrics): (method: string, route: string, status: number, start: number) => void {
+  const children = new Map<string, { count: { inc(): void }; duration: { observe(v: number): void } }>();
+  return (method, route, status, start) => {
+    const key = `${method} ${route} ${status}`;
+    let c = children.get(key);
+    if (!c) {
+      c = { count: m.httpRequests.labels({ method, route, status: String(status) }), duration: m.httpDuration.labels({ method, route }) };
+      children.set(key, c);
+    }
+    c.count.inc();
+    c.duration.observe((performance.now() - start) / 1000);
   };
 }
 

@@ -21,6 +21,7 @@ describe('releaseWhenIdle', () => {
     { name: 'after start-up, once idle for the whole period', steps: [[IDLE - 1, null, false], [IDLE, null, true], [IDLE * 5, null, false]] },
     { name: 'not while /v1 requests keep coming', steps: [[IDLE - 1, 'http://h:1/v1/events', false], [IDLE * 2 - 2, 'http://h:1/v1/apps', false], [IDLE * 3 - 2, null, true]] },
     { name: 'not again until a request makes it busy', steps: [[IDLE, null, true], [IDLE * 2, 'http://h:1/v1/me', false], [IDLE * 3, null, true]] },
+    { name: 'not while requests served directly (a request target, no host) keep coming', steps: [[IDLE - 1, '/v1/events', false], [IDLE * 2 - 2, '/v1/crashes?x=1', false], [IDLE * 3 - 2, '/healthz', true]] },
     { name: 'health checks, scrapes and pages do not count as load', steps: [[IDLE, null, true], [IDLE + 1, 'http://h:1/healthz', false], [IDLE + 2, 'http://h:1/metrics', false], [IDLE + 3, 'http://h:1/console/v1/x', false], [IDLE * 3, null, false]] },
   ] as const)('releases $name', async ({ steps }) => {
     const w = watch();

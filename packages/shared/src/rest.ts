@@ -1,10 +1,11 @@
 import type { DB } from './db.js';
 import { IDLE_RELEASE_AFTER_MS } from './limits.js';
 import type { Logger } from './logger.js';
+import type { DirectHandler } from './server.js';
 
 /** A service's watch for rest. `check()` runs on a timer; tests call it with their own clock. */
 export interface IdleRelease {
-  /** Marks a request as load when it is one (a /v1 path). */
+  /** Marks a request as load when it is one (a /v1 path); `url` is a full URL or a request target (`/v1/...`). */
   touch(url: string): void;
   /** Releases once if the service was busy and no /v1 request came for `idleMs`. Returns whether it did. */
   check(): Promise<boolean>;
@@ -38,8 +39,8 @@ export function releaseWhenIdle(opts: { release: () => unknown; log: Logger; idl
   const timer = setInterval(() => void check(), Math.max(1_000, idleMs / 3)).unref();
   return {
     touch(url) {
-      // The path starts after "http://host"; no URL parsing on the hot path.
-      if (url.startsWith('/v1/', url.indexOf('/', url.indexOf('//') + 2))) {
+      // The path starts after "http://host" (or at once); no URL parsing on the hot path.
+      if (url.startsWith('/v1/', url.charCodeAt(0) === 47 ? 0 : url.indexOf('/', url.indexOf('//') + 2))) {
         busy = true;
         last = now();
       }
@@ -57,6 +58,15 @@ export function touching<A extends unknown[], R>(fetch: (req: Request, ...rest: 
   return (req, ...rest) => {
     idle.touch(req.url);
     return fetch(req, ...rest);
+  };
+}
+
+/** A direct handler (startServer's), marking each request it takes as load (or not) for `idle`. */
+export function touchingDirect(direct: DirectHandler, idle: IdleRelease): DirectHandler {
+  return (req, res) => {
+    if (!direct(req, res)) return false;
+    idle.touch(req.url ?? '');
+    return true;
   };
 }
 

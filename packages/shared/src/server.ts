@@ -1,6 +1,6 @@
 import { serve, type Http2Bindings, type HttpBindings, type ServerType } from '@hono/node-server';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { BaseConfig } from './config.js';
 import { errorBody } from './errors.js';
@@ -35,6 +35,21 @@ export function httpTimeouts(config: Pick<BaseConfig, 'HTTP_HEADERS_TIMEOUT_MS' 
 
 /** Requests the server answered 408 itself because their body stalled or came too slowly. */
 const timedOut = new WeakSet<IncomingMessage>();
+/** Responses the server sent itself (408): the app's own answer to them is dropped. */
+const answered = new WeakSet<object>();
+
+/**
+ * Serves some requests straight from node:http, without the web Request and Response a fetch handler works
+ * on (they cost more per request than a small route's own work); returns false for a request it leaves to
+ * the fetch handler. It answers in the contract's format like the app does, and sends nothing to a
+ * response the server already answered (see `answeredByServer`).
+ */
+export type DirectHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+
+/** True when the server answered this response itself (408): a direct handler then sends nothing. */
+export function answeredByServer(res: ServerResponse): boolean {
+  return answered.has(res) || res.headersSent;
+}
 
 /**
  * True when the server gave up on this request's body (and answered 408 itself): the body reader then sees
@@ -49,12 +64,14 @@ export function bodyTimedOut(req: IncomingMessage): boolean {
  * A client must send its headers within `headersMs`, its whole request within `requestMs`, and may pause
  * inside a body for at most `bodyIdleMs`; otherwise it gets a 408 in the contract's error format (when an
  * answer can still be sent) and the connection is closed, so a stalled upload holds nothing for long.
+ * `direct` takes the requests it recognizes before the fetch handler sees them (the ingest routes).
  */
 export function startServer(
   fetch: (req: Request, env: HttpBindings | Http2Bindings) => Response | Promise<Response>,
   port: number,
   hostname: string,
   timeouts: Partial<HttpTimeouts> = {},
+  direct?: DirectHandler,
 ): Promise<RunningServer> {
   const t: HttpTimeouts = {
     headersMs: DEFAULT_HTTP_HEADERS_TIMEOUT_MS,
@@ -62,8 +79,6 @@ export function startServer(
     requestMs: DEFAULT_HTTP_REQUEST_TIMEOUT_MS,
     ...timeouts,
   };
-  /** Responses the server sent itself (408): the app's own answer to them is dropped. */
-  const answered = new WeakSet<object>();
   /** Per socket, the request whose body is still arriving. */
   const reading = new WeakMap<Socket, { req: IncomingMessage; res: ServerResponse }>();
 
@@ -77,6 +92,12 @@ export function startServer(
         },
         port,
         hostname,
+        ...(direct && {
+          createServer: ((options: object, listener: (req: IncomingMessage, res: ServerResponse) => void) =>
+            createServer(options, (req, res) => {
+              if (!direct(req, res)) listener(req, res);
+            })) as typeof createServer,
+        }),
         serverOptions: {
           headersTimeout: t.headersMs,
           requestTimeout: t.requestMs,

@@ -12,30 +12,65 @@ const GZIP_FRAMING_BYTES = 1024;
  */
 export type Reserve = (bytes: number) => void;
 
+/** A request as the body reader sees it, from Hono's context or straight from node:http. */
+export interface BodySource {
+  /** A request header by its lower-case name. */
+  header(name: string): string | undefined;
+  /** The Node request stream, when there is one not yet read (read directly: cheaper than the web stream). */
+  node?: IncomingMessage | undefined;
+  /** Otherwise the web body (app.request() in tests, other adapters). */
+  web?: () => ReadableStream<Uint8Array> | null;
+}
+
+/** The body of a request Hono serves: the Node stream behind it under @hono/node-server, else the web body. */
+export function contextBody(c: Context): BodySource {
+  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
+  return { header: (name) => c.req.header(name), node: incoming && typeof incoming.on === 'function' ? incoming : undefined, web: () => c.req.raw.body };
+}
+
+/**
+ * The body of a request served straight from node:http. A header sent twice reads as its values joined by
+ * ", ", as the web Headers Hono reads join them (Node's `req.headers` keeps only the first of some).
+ */
+export function nodeBody(req: IncomingMessage): BodySource {
+  return {
+    header: (name) => {
+      const raw = req.rawHeaders;
+      let value: string | undefined;
+      for (let i = 0; i < raw.length; i += 2) {
+        const key = raw[i]!;
+        if (key.length === name.length && key.toLowerCase() === name) value = value === undefined ? raw[i + 1]! : `${value}, ${raw[i + 1]!}`;
+      }
+      return value;
+    },
+    node: req,
+  };
+}
+
 /**
  * Reads a JSON request body (and its decompressed size) with its size limit enforced while reading: a body
  * (or, for gzip, its decompressed form) over `limitBytes` is refused with 413 without being held in memory
  * whole. Gzip is inflated as a stream as the body arrives, each output chunk counted and reserved before it
  * is kept, so a gzip bomb stops at the limit instead of filling memory.
  */
-export async function readJsonBody(c: Context, limitBytes: number, reserve: Reserve = () => {}): Promise<{ value: unknown; bytes: number }> {
-  const type = c.req.header('content-type');
+export async function readJsonBody(req: BodySource, limitBytes: number, reserve: Reserve = () => {}): Promise<{ value: unknown; bytes: number }> {
+  const type = req.header('content-type');
   if (!type || !/^application\/json\s*(;|$)/i.test(type.trim())) {
     throw new ApiError(415, 'unsupported_media_type', 'Content-Type must be application/json');
   }
-  const encoding = (c.req.header('content-encoding') ?? 'identity').trim().toLowerCase();
+  const encoding = (req.header('content-encoding') ?? 'identity').trim().toLowerCase();
   if (encoding !== 'gzip' && encoding !== 'identity') {
     throw new ApiError(400, 'unsupported_content_encoding', 'Content-Encoding must be gzip or identity', {
       content_encoding: encoding.slice(0, 64),
     });
   }
-  const declared = Number(c.req.header('content-length'));
+  const declared = Number(req.header('content-length'));
   if (Number.isFinite(declared) && declared > limitBytes) throw tooLarge(limitBytes);
 
   const sink = new BodySink(limitBytes, encoding === 'gzip', reserve);
-  const incoming = nodeRequest(c);
+  const incoming = req.node;
   // Reading the Node stream directly skips the web-stream wrapper: measurably cheaper per request.
-  const text = await (incoming && !incoming.readableDidRead ? readNode(incoming, sink) : readWeb(c, sink));
+  const text = await (incoming && !incoming.readableDidRead ? readNode(incoming, sink) : readWeb(req.web?.() ?? null, sink));
   try {
     return { value: JSON.parse(text.toString('utf8')), bytes: text.length };
   } catch {
@@ -158,12 +193,6 @@ class BodySink {
   }
 }
 
-/** The Node request behind a Hono context when served by @hono/node-server (undefined in app.request()). */
-function nodeRequest(c: Context): IncomingMessage | undefined {
-  const incoming = (c.env as { incoming?: IncomingMessage } | undefined)?.incoming;
-  return incoming && typeof incoming.on === 'function' ? incoming : undefined;
-}
-
 /** Feeds the Node request stream into `sink`; on a refusal it stops reading (the rest is discarded after the answer). */
 function readNode(req: IncomingMessage, sink: BodySink): Promise<Buffer> {
   const onData = (chunk: Buffer) => {
@@ -191,8 +220,7 @@ function readNode(req: IncomingMessage, sink: BodySink): Promise<Buffer> {
 }
 
 /** The web-stream body (app.request() in tests, other adapters). */
-async function readWeb(c: Context, sink: BodySink): Promise<Buffer> {
-  const body = c.req.raw.body;
+async function readWeb(body: ReadableStream<Uint8Array> | null, sink: BodySink): Promise<Buffer> {
   if (!body) {
     sink.end();
     return sink.done;

@@ -11,8 +11,9 @@ let t: TestIngest;
 let server: RunningServer;
 beforeAll(async () => {
   t = await startTestIngest({ apps: [{ packageId: APP }] });
-  // Through a real HTTP server, with short timeouts: the stalled uploads are cut off within the test.
-  server = await startServer(t.app.fetch, 0, '127.0.0.1', { headersMs: 2_000, bodyIdleMs: 2_000, requestMs: 60_000 });
+  // Through a real HTTP server as main.ts runs it (the batch routes served directly), with short timeouts:
+  // the stalled uploads are cut off within the test.
+  server = await startServer(t.app.fetch, 0, '127.0.0.1', { headersMs: 2_000, bodyIdleMs: 2_000, requestMs: 60_000 }, t.direct);
 });
 afterAll(async () => {
   await server.close();

@@ -1,7 +1,7 @@
 import { ApiError } from '@mosis/shared';
 import type { Context } from 'hono';
 import type { AppLookup } from '../apps/app-cache.js';
-import { readJsonBody } from '../http/body.js';
+import { contextBody, readJsonBody, type BodySource } from '../http/body.js';
 import type { BodyBudget } from '../http/body-budget.js';
 import type { IngestMetrics } from '../metrics.js';
 import type { DeviceHasher } from '../privacy/device-hash.js';
@@ -43,14 +43,23 @@ export interface BatchResponse {
   rejected: Rejection[];
 }
 
+/** A batch route (handleBatch) as a Hono handler: app.request(), and any request the direct routes leave to Hono. */
+export function honoBatch(handle: (req: BodySource) => Promise<BatchResponse>) {
+  return async (c: Context) => c.json(await handle(contextBody(c)), 202);
+}
+
 /**
- * Handles `POST /v1/events` and `/v1/crashes`: refuse at once when saturated, read the body within its
- * limit and the memory budget, validate item by item (a bad item rejects only itself), queue the rest, and
- * answer 202 once they are committed (with the rows the store refused, if any, among the rejections).
+ * Handles `POST /v1/events` and `/v1/crashes`, whichever way the request came (Hono or node:http directly):
+ * refuse at once when saturated, read the body within its limit and the memory budget, validate item by item
+ * (a bad item rejects only itself), queue the rest, and resolve with the 202 body once they are committed
+ * (with the rows the store refused, if any, among the rejections). Throws ApiError for any other answer.
  */
-export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKind<R>, deps: BatchDeps) {
+export function handleBatch<R extends EventRecord | CrashRecord>(spec: BatchKind<R>, deps: BatchDeps): (req: BodySource) => Promise<BatchResponse> {
   const now = deps.now ?? Date.now;
-  return async (c: Context) => {
+  // The counters' children once, not a labels object hashed per request.
+  const accepted = deps.metrics.accepted.labels({ kind: spec.kind });
+  const duplicated = deps.metrics.duplicates.labels({ kind: spec.kind });
+  return async (req) => {
     // Before reading the body: a saturated service must not buffer more.
     if (deps.stopping() || deps.writer.saturated) {
       const reason = deps.stopping() ? 'stopping' : 'queue_full';
@@ -64,7 +73,7 @@ export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKin
     let duplicates = 0;
     let rejected: Rejection[];
     try {
-      const body = await readJsonBody(c, spec.maxBodyBytes, (bytes) => {
+      const body = await readJsonBody(req, spec.maxBodyBytes, (bytes) => {
         if (!deps.budget.tryGrow(reserved, bytes)) throw bodiesInFlight(deps);
         reserved += bytes;
       });
@@ -96,13 +105,13 @@ export function batchHandler<R extends EventRecord | CrashRecord>(spec: BatchKin
           for (const r of result.rejected) deps.metrics.rejected.inc({ kind: spec.kind, reason: r.reason });
           rejected = withStoreRejections(rejected, result.rejected, envelope.items.length);
         }
-        deps.metrics.accepted.inc({ kind: spec.kind }, stored);
-        if (duplicates) deps.metrics.duplicates.inc({ kind: spec.kind }, duplicates);
+        accepted.inc(stored);
+        if (duplicates) duplicated.inc(duplicates);
       }
     } finally {
       deps.budget.release(reserved);
     }
-    return c.json({ accepted: stored, duplicates, rejected } satisfies BatchResponse, 202);
+    return { accepted: stored, duplicates, rejected };
   };
 }
 

@@ -245,6 +245,10 @@ describe('POST /v1/events envelope', () => {
     { name: 'an empty batch', body: { events: [] }, status: 400, code: 'invalid_body' },
     { name: '1001 events', body: { events: Array.from({ length: 1001 }, () => ({})) }, status: 400, code: 'invalid_body' },
     { name: 'an unreadable sent_at', body: { sent_at: 'soon', events: [event(APP)] }, status: 400, code: 'invalid_body' },
+    // Date.parse reads both; the contract wants ISO-8601 with a time zone.
+    { name: 'a sent_at without a time zone', body: { sent_at: '2026-12-02T05:00:00', events: [event(APP)] }, status: 400, code: 'invalid_body' },
+    { name: 'a sent_at as an HTTP date', body: { sent_at: 'Wed, 02 Dec 2026 05:00:00 GMT', events: [event(APP)] }, status: 400, code: 'invalid_body' },
+    { name: 'a sent_at as a number', body: { sent_at: 1_796_000_000_000, events: [event(APP)] }, status: 400, code: 'invalid_body' },
     { name: 'text/plain', body: { events: [event(APP)] }, headers: { 'content-type': 'text/plain' }, status: 415, code: 'unsupported_media_type' },
     { name: 'form data', body: { events: [event(APP)] }, headers: { 'content-type': 'application/x-www-form-urlencoded' }, status: 415, code: 'unsupported_media_type' },
     { name: 'br encoding', body: { events: [event(APP)] }, headers: { 'content-encoding': 'br' }, status: 400, code: 'unsupported_content_encoding' },

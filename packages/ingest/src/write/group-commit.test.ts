@@ -34,6 +34,31 @@ describe('group commit', () => {
     }
   });
 
+  it('keeps a request arriving at an idle writer for others, but commits at once while commits follow each other', async () => {
+    // A long interval (the most the config takes), so a request kept waiting shows as still queued.
+    const t = await startTestIngest({ apps: [{ packageId: APP }], env: { INGEST_FLUSH_INTERVAL_MS: '1000' } });
+    const nextTurn = () => new Promise((r) => setImmediate(r));
+    try {
+      // Idle writer: the first request waits for company.
+      const first = t.post('/v1/events', { events: [event(APP)] });
+      await t.writer.when(() => t.writer.depth === 1);
+      await nextTurn();
+      expect([t.writer.depth, t.writer.committing]).toEqual([1, false]);
+      await t.writer.idle();
+      expect((await first).status).toBe(202);
+
+      // A commit just ended: the next request goes at once, on the next turn of the event loop.
+      const second = t.post('/v1/events', { events: [event(APP)] });
+      await t.writer.when(() => t.writer.depth === 1 || t.writer.committing);
+      await nextTurn();
+      expect(t.writer.depth === 0 || t.writer.committing).toBe(true);
+      expect((await second).status).toBe(202);
+      expect(t.count()).toBe(2);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('answers 503 with Retry-After at once when the queue is over its bound, storing nothing of that request, and logs it once', async () => {
     // The writer holds the first 1000 events in the queue; the bound is 1000.
     let holding = true;

@@ -40,7 +40,8 @@ interface Pending {
 
 /**
  * The one writer of telemetry.db: a bounded queue of requests' rows committed together (group commit).
- * A flush runs when `flushMaxEvents` rows are waiting or `flushIntervalMs` after the first one, commits
+ * A flush runs when `flushMaxEvents` rows are waiting or `flushIntervalMs` after the first one (at once
+ * under load, see schedule()), commits
  * everything waiting (up to `flushMaxEvents` rows per transaction) in one `BEGIN IMMEDIATE` transaction,
  * and only then resolves each request's promise: a 202 means committed. The commit itself is asynchronous
  * (the SQLite store commits in a worker thread): one flush is in flight at a time, and requests queue up
@@ -59,6 +60,8 @@ export class GroupCommitWriter {
   private idleWaiters: Array<() => void> = [];
   /** A commit is in flight (at most one). */
   private flushing = false;
+  /** When the last commit ended (performance.now()). */
+  private lastCommitEnd = -Infinity;
   private jobs: Array<() => void> = [];
   /** When the current hold began (performance.now()), if the next commit is being held. */
   private heldSince: number | undefined;
@@ -168,8 +171,15 @@ export class GroupCommitWriter {
     await this.store.close();
   }
 
+  /**
+   * A request that finds the writer idle waits up to `flushIntervalMs` for others to share its commit. Under
+   * load (the last commit ended less than that ago) it does not: the requests answered by that commit are
+   * coming back, and waiting would leave the writer idle while they do; they share the next commit anyway,
+   * with whatever queues while it is in flight.
+   */
   private schedule(): void {
-    if (this.queuedRows >= this.opts.flushMaxEvents || this.opts.flushIntervalMs === 0) this.scheduleNow();
+    const underLoad = performance.now() - this.lastCommitEnd < this.opts.flushIntervalMs;
+    if (this.queuedRows >= this.opts.flushMaxEvents || this.opts.flushIntervalMs === 0 || underLoad) this.scheduleNow();
     else if (!this.timer && !this.immediate) this.timer = setTimeout(() => this.flush(), this.opts.flushIntervalMs);
   }
 
@@ -223,6 +233,7 @@ export class GroupCommitWriter {
       await this.writeOneByOne(batch, err);
     }
     this.flushing = false;
+    this.lastCommitEnd = performance.now();
     const stats: FlushStats = { requests: batch.length, rows, seconds: (performance.now() - start) / 1000, ok, heldSeconds };
     for (const listener of this.flushListeners) listener(stats);
 
