@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { baseConfigSchema, ConfigError, loadConfig } from './config.js';
 import { DEFAULT_HTTP_BODY_IDLE_TIMEOUT_MS, DEFAULT_HTTP_HEADERS_TIMEOUT_MS, DEFAULT_HTTP_REQUEST_TIMEOUT_MS } from './limits.js';
 
@@ -9,6 +10,29 @@ describe('loadConfig', () => {
     expect(config.INGEST_PORT).toBe(8081);
     expect(config.MIGRATE_ON_START).toBe(true);
     expect(config.DATA_DIR).toMatch(/\/data$/);
+  });
+
+  it('names a bad secret or URL without showing the secret or the password', () => {
+    const schema = z.object({
+      ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters'),
+      DEVICE_HASH_SECRET: z.string().min(32, 'must be at least 32 characters'),
+      TELEMETRY_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// URL' }),
+      LOG_LEVEL: z.enum(['info', 'debug']),
+    });
+    let err: ConfigError | undefined;
+    try {
+      loadConfig(schema, { ADMIN_TOKEN: 'hunter2', DEVICE_HASH_SECRET: 'short-secret', TELEMETRY_DATABASE_URL: 'mysql://mosis:s3cret-pw@db:3306/t', LOG_LEVEL: 'loud' });
+    } catch (e) {
+      err = e as ConfigError;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err!.message).not.toMatch(/hunter2|short-secret|s3cret-pw/);
+    expect(err!.problems).toEqual([
+      'ADMIN_TOKEN: must be at least 16 characters (got a value of 7 characters, not shown)',
+      'DEVICE_HASH_SECRET: must be at least 32 characters (got a value of 12 characters, not shown)',
+      'TELEMETRY_DATABASE_URL: must be a postgres:// URL (got "mysql://mosis:***@db:3306/t")',
+      expect.stringMatching(/^LOG_LEVEL: .* \(got "loud"\)$/),
+    ]);
   });
 
   it('treats an empty variable as unset', () => {

@@ -45,6 +45,27 @@ export class ConfigError extends Error {
   }
 }
 
+/** Variables whose values are secrets: a config error names them but never shows what was given. */
+const SECRET_NAME = /SECRET|TOKEN|PASSWORD|(^|_)KEY($|_)/;
+
+/**
+ * A bad value as a config error shows it (errors reach logs): a secret as its length only, a URL without
+ * its password, anything else as given.
+ */
+function shownValue(name: string, value: string): string {
+  if (SECRET_NAME.test(name)) return `a value of ${value.length} characters, not shown`;
+  try {
+    const url = new URL(value);
+    if (url.password) {
+      url.password = '***';
+      return JSON.stringify(url.href);
+    }
+  } catch {
+    // not a URL
+  }
+  return JSON.stringify(value);
+}
+
 /**
  * Validates `env` against `schema`. Empty strings count as unset, so `PORT=` falls back to the default.
  * Relative DATA_DIR is resolved against the working directory once, here.
@@ -63,7 +84,7 @@ export function loadConfig<S extends z.ZodObject>(
     throw new ConfigError(
       parsed.error.issues.map((issue) => {
         const name = issue.path.join('.') || '(environment)';
-        const given = input[name] === undefined ? 'unset' : JSON.stringify(input[name]);
+        const given = input[name] === undefined ? 'unset' : shownValue(name, input[name]);
         return `${name}: ${issue.message} (got ${given})`;
       }),
     );

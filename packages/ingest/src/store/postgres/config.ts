@@ -1,5 +1,4 @@
-import { ConfigError, loadConfig } from '@mosis/shared';
-import { redactUrl } from './pool.js';
+import { loadConfig } from '@mosis/shared';
 import { z } from 'zod';
 
 /**
@@ -18,12 +17,6 @@ export const telemetryDatabaseUrlSchema = z.preprocess(
  * `prune`, `stats`). A bad value is a ConfigError naming it, as at a service's start.
  */
 export function loadTelemetryDatabaseUrl(env: NodeJS.ProcessEnv = process.env): string | undefined {
-  try {
-    return loadConfig(z.object({ TELEMETRY_DATABASE_URL: telemetryDatabaseUrlSchema }), env).TELEMETRY_DATABASE_URL;
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    // The message shows the value given: not its password.
-    const given = env.TELEMETRY_DATABASE_URL ?? '';
-    throw new ConfigError(err.problems.map((p) => p.replace(JSON.stringify(given), JSON.stringify(redactUrl(given)))));
-  }
+  // A bad value's message shows it without its password (loadConfig).
+  return loadConfig(z.object({ TELEMETRY_DATABASE_URL: telemetryDatabaseUrlSchema }), env).TELEMETRY_DATABASE_URL;
 }
