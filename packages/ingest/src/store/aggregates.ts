@@ -39,3 +39,13 @@ export function addHex(sketch: DeviceSketch, hex: string | null | undefined): De
   for (const d of devicesOfHex(hex)) sketch.add(d);
   return sketch;
 }
+
+/** One aggregate row as a rollup step adds to it: the events counted and the devices new to it that day. */
+export interface DayGroup {
+  app: string;
+  date: string;
+  dim: Dim;
+  value: string;
+  count: number;
+  devices: number;
+}

@@ -6,7 +6,7 @@ import { dayNumberOf, dayOfNumber, daysBetween, lastDayOfMonth } from '../../day
 import { LEASE_TTL_MS, MaintenanceBusyError, retentionCutoffDay, type JobName, type JobRun, type RollupStats, type TelemetryMaintenance } from '../maintenance.js';
 import { PG_POSITION_SAMPLE_KEEP_MS, PG_ROLLUP_STEP_ROWS, PG_SETTLE_MS, PG_SETTLE_WAIT_MAX_MS, PG_TRIM_CHUNK_ROWS } from '../../limits.js';
 import { DeviceSketch } from '../../sketch/device-sketch.js';
-import { DIM, DIM_NAME, firstOpenDay, sketchPrecision, type Dim } from '../aggregates.js';
+import { DIM, DIM_NAME, firstOpenDay, sketchPrecision, type DayGroup, type Dim } from '../aggregates.js';
 import { hash32, LOCK_NS_JOBS, LOCK_NS_PARTITIONS } from './locks.js';
 import { ensurePgPartitions, listPgPartitions, monthsAhead, type PgPartitionKind } from './partitions.js';
 import { inTransaction, type PgClient, type PgPool } from './pool.js';
@@ -86,15 +86,6 @@ interface DayRange {
 }
 /** The incremental rollup's range has no last day: the largest the `day` column (integer) holds. */
 const LAST_DAY = 2 ** 31 - 1;
-
-interface Group {
-  app: string;
-  date: string;
-  dim: Dim;
-  value: string;
-  count: number;
-  devices: number;
-}
 
 export class PgTelemetryMaintenance implements TelemetryMaintenance {
   private readonly pool: PgPool;
@@ -243,8 +234,8 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
 
   /** Folds the rows with ids in (from, to] and days in `days` (both included). */
   private async foldEvents(c: PgClient, from: bigint, to: bigint, days: DayRange): Promise<number> {
-    const groups = new Map<string, Group>();
-    const group = (app: string, day: number, dim: Dim, value: string): Group => {
+    const groups = new Map<string, DayGroup>();
+    const group = (app: string, day: number, dim: Dim, value: string): DayGroup => {
       const key = `${app}|${day}|${dim}|${value}`;
       let g = groups.get(key);
       if (!g) groups.set(key, (g = { app, date: dayOfNumber(day), dim, value, count: 0, devices: 0 }));

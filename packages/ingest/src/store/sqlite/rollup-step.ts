@@ -1,7 +1,7 @@
 import type { DB } from '@mosis/shared';
 import { DeviceSketch } from '../../sketch/device-sketch.js';
 import { devicesHex } from './aggregates.js';
-import { devicesOfHex, DIM, DIM_NAME, sketchPrecision, type Dim } from '../aggregates.js';
+import { devicesOfHex, DIM, DIM_NAME, sketchPrecision, type DayGroup, type Dim } from '../aggregates.js';
 import { dayNumberOf, dayOfNumber } from '../../days.js';
 import type { SnapshotQuery } from './snapshot-reader.js';
 
@@ -156,16 +156,6 @@ export interface CrashDevices {
   devices: string;
 }
 
-/** A group of one aggregate row: counts and new devices of the step. */
-interface Group {
-  app: string;
-  date: string;
-  dim: Dim;
-  value: string;
-  count: number;
-  devices: number;
-}
-
 /** A closed day's devices waiting to merge into one aggregate's sketch. */
 interface Late {
   app: string;
@@ -185,7 +175,7 @@ export class StepWriter {
   private apps = new Map<number, string>();
   private readonly st;
   /** Counts and new devices per aggregate row, until flush(). */
-  private groups = new Map<string, Group>();
+  private groups = new Map<string, DayGroup>();
   private late = new Map<string, Late>();
   /** Whether an (app, day) is closed, as read in this transaction (days close between transactions). */
   private closed = new Map<string, boolean>();
@@ -277,7 +267,7 @@ export class StepWriter {
     return closed;
   }
 
-  private group(app: string, day: number, dim: Dim, value: string): Group {
+  private group(app: string, day: number, dim: Dim, value: string): DayGroup {
     const key = `${app}|${day}|${dim}|${value}`;
     let g = this.groups.get(key);
     if (!g) this.groups.set(key, (g = { app, date: dayOfNumber(day), dim, value, count: 0, devices: 0 }));
