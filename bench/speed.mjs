@@ -1,4 +1,5 @@
-// Speed of both stacks in one run (issue 14): ingest as `npm start` runs it (LITESTREAM unset: its own
+// Speed of both stacks in one run (issue 14): ingest as `npm start` runs it (the starters' Node flags and malloc
+// settings, bench/lib/service.mjs; LITESTREAM unset: its own
 // checkpointer) and as `npm run start:replicated` runs it (under `litestream replicate -exec`, LITESTREAM=true,
 // the repository's litestream.yml), each with batches of 100 and single events, one device per request.
 // Baselines in the same run: the raw limit of the schema (ingest.mjs's rawLimit) and a bare node:http server
@@ -10,7 +11,7 @@ import { join } from 'node:path';
 import { rawLimit } from './ingest.mjs';
 import { APPS, appPackage } from './lib/events.mjs';
 import { load } from './lib/load.mjs';
-import { cpuSeconds, DATABASES, databasePath, migrateUp, openDatabase, ROOT, seedPortal, startIngest } from './lib/service.mjs';
+import { cpuSeconds, DATABASES, databasePath, MALLOC_ENV, migrateUp, NODE_FLAGS, openDatabase, ROOT, seedPortal, startIngest } from './lib/service.mjs';
 import { readdirSync, readFileSync } from 'node:fs';
 import { hasWrk, wrkLoad } from './lib/wrk.mjs';
 
@@ -28,7 +29,7 @@ const ONLY = process.env.SPEED_STACKS;
 const WARMUP_SECONDS = 3;
 const WAL_SAMPLE_MS = 100;
 
-const { litestreamBinary, DEFAULT_LITESTREAM_CONFIG } = await import(`${ROOT}packages/ops/dist/litestream.js`);
+const { litestreamBinary, DEFAULT_LITESTREAM_CONFIG, LITESTREAM_ENV } = await import(`${ROOT}packages/ops/dist/litestream.js`);
 const WRK = hasWrk();
 const drive = (url, c) => (WRK ? wrkLoad(url, c) : load(url, c));
 
@@ -46,9 +47,10 @@ async function dataDir() {
 async function startReplicated(dir) {
   const { freePort } = await import(`${ROOT}packages/shared/dist/index.js`);
   const port = await freePort();
-  const exec = `'${process.execPath}' '${ROOT}packages/ingest/dist/main.js'`;
+  const exec = [process.execPath, ...NODE_FLAGS, `${ROOT}packages/ingest/dist/main.js`].map((a) => `'${a}'`).join(' ');
   const child = spawn(litestreamBinary(), ['replicate', '-config', process.env.LITESTREAM_CONFIG || DEFAULT_LITESTREAM_CONFIG, '-exec', exec], {
-    env: { ...process.env, DATA_DIR: dir, BACKUP_DIR: join(dir, 'backups'), LITESTREAM: 'true', INGEST_PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
+    // As `ops replicate` starts it: Litestream's GOMEMLIMIT, the services' malloc settings.
+    env: { ...MALLOC_ENV, ...LITESTREAM_ENV, ...process.env, DATA_DIR: dir, BACKUP_DIR: join(dir, 'backups'), LITESTREAM: 'true', INGEST_PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn' },
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));

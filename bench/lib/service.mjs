@@ -17,11 +17,14 @@ export async function seedPortal(dataDir, packages) {
   db.close();
 }
 
-/** Starts packages/ingest/dist/main.js on `dataDir`; resolves once /readyz answers 200. */
+/** The Node flags and malloc settings every starter gives the services' process (packages/ops/src/launcher.ts). */
+export const { NODE_FLAGS, MALLOC_ENV } = await import(`${ROOT}packages/ops/dist/launcher.js`);
+
+/** Starts packages/ingest/dist/main.js on `dataDir`, as the starters run it; resolves once /readyz answers 200. */
 export async function startIngest(dataDir, env = {}) {
   const port = await freePort();
-  const child = spawn(process.execPath, [`${ROOT}packages/ingest/dist/main.js`], {
-    env: { ...process.env, DATA_DIR: dataDir, INGEST_PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
+  const child = spawn(process.execPath, [...NODE_FLAGS, `${ROOT}packages/ingest/dist/main.js`], {
+    env: { ...MALLOC_ENV, ...process.env, DATA_DIR: dataDir, INGEST_PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const exited = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
