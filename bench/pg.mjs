@@ -26,7 +26,8 @@ const { openSqliteTelemetryReads } = await import(`${ROOT}packages/ingest/dist/s
 const { openPgPool } = await import(`${ROOT}packages/ingest/dist/store/postgres/pool.js`);
 const { migratePgUp } = await import(`${ROOT}packages/ingest/dist/store/postgres/migrate.js`);
 const { PgTelemetryMaintenance } = await import(`${ROOT}packages/ingest/dist/store/postgres/maintenance.js`);
-const { ensurePgPartitions, monthOfMs } = await import(`${ROOT}packages/ingest/dist/store/postgres/partitions.js`);
+const { ensurePgPartitions } = await import(`${ROOT}packages/ingest/dist/store/postgres/partitions.js`);
+const { monthOf } = await import(`${ROOT}packages/ingest/dist/days.js`);
 const { openPgTelemetryReads } = await import(`${ROOT}packages/ingest/dist/store/postgres/reads.js`);
 const { PgAppRegistryPublisher } = await import(`${ROOT}packages/ingest/dist/store/postgres/app-registry.js`);
 const { startLocalPostgres } = await import(`${ROOT}packages/ingest/dist/store/postgres/local-server.js`);
@@ -176,7 +177,7 @@ async function fillPg(pool, now) {
   await pool.query(`INSERT INTO dim_event_types (name) VALUES ('app_open'), ('app_close'), ('screen_view'), ('button_tap'), ('purchase'), ('level_up'), ('session_start'), ('error')`);
   for (let a = 0; a < APPS; a++) await pool.query('INSERT INTO dim_apps (app_id, package_id) VALUES ($1, $2)', [`bench-app-${a}`, appPackage(a)]);
   const months = new Set();
-  for (let t = start; t <= now + DAY_MS; t += DAY_MS) months.add(monthOfMs(t));
+  for (let t = start; t <= now + DAY_MS; t += DAY_MS) months.add(monthOf(t));
   await ensurePgPartitions(pool, 'events', months);
   await ensurePgPartitions(pool, 'crashes', months);
   await pool.query('CREATE UNLOGGED TABLE bench_devices (n integer PRIMARY KEY, hash bigint NOT NULL)');

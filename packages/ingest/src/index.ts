@@ -2,6 +2,7 @@ export * from './app.js';
 export * from './config.js';
 export * from './limits.js';
 export * from './days.js';
+export * from './store/partitions.js';
 export type * from './store/types.js';
 export * from './store/maintenance.js';
 export { GroupCommitWriter } from './write/group-commit.js';

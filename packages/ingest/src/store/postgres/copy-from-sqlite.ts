@@ -1,6 +1,7 @@
 import type { DB } from '@mosis/shared';
 import { addDays, DAY_MS, dayStartMs } from '../../days.js';
-import { listPartitions, type PartitionInfo } from '../sqlite/partitions.js';
+import { listPartitions } from '../sqlite/partitions.js';
+import { PARTITION_PARENT, type PartitionInfo } from '../partitions.js';
 import { dayOf } from '../../days.js';
 import { uuidText } from '../sqlite/snapshot.js';
 import { inTransaction, type PgClient, type PgPool } from './pool.js';
@@ -43,8 +44,6 @@ export interface CopyResult {
 }
 
 const DEFAULT_BATCH_ROWS = 5_000;
-
-const PARENT = { events: 'telemetry_events', crashes: 'crash_reports' } as const;
 
 /** Aggregate tables copied whole: their primary key, and every column (device ids as text of the signed value). */
 const AGGREGATES: Array<{ table: string; key: string[]; columns: Array<[name: string, pgType: string]> }> = [
@@ -108,7 +107,7 @@ export async function copyFromSqlite(src: DB, pool: PgPool, opts: CopyOptions): 
   if (folded) {
     // Everything copied is folded into the copied aggregates: the positions are the copied rows' last ids.
     for (const kind of ['events', 'crashes'] as const) {
-      await pool.query(`UPDATE rollup_positions SET last_id = GREATEST(last_id, (SELECT coalesce(max(id), 0) FROM ${PARENT[kind]})) WHERE kind = $1`, [kind]);
+      await pool.query(`UPDATE rollup_positions SET last_id = GREATEST(last_id, (SELECT coalesce(max(id), 0) FROM ${PARTITION_PARENT[kind]})) WHERE kind = $1`, [kind]);
     }
   }
   return result;
@@ -156,7 +155,7 @@ async function ensurePartition(pool: PgPool, part: PartitionInfo): Promise<void>
   // The name is telemetry.db's (`<table>_YYYY_MM`, checked by partitionName) and the bounds are numbers: DDL takes no parameters.
   await inTransaction(pool, async (c) => {
     await c.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`partition:${part.name}`]);
-    await c.query(`CREATE TABLE IF NOT EXISTS ${part.name} PARTITION OF ${PARENT[kind]} FOR VALUES FROM (${from}) TO (${to})`);
+    await c.query(`CREATE TABLE IF NOT EXISTS ${part.name} PARTITION OF ${PARTITION_PARENT[kind]} FOR VALUES FROM (${from}) TO (${to})`);
     if (kind === 'crashes') await c.query(`CREATE UNIQUE INDEX IF NOT EXISTS ${part.name}_crash_id ON ${part.name} (app_id, device_id, crash_id) WHERE crash_id IS NOT NULL`);
     await c.query('INSERT INTO telemetry_partitions (name, kind, month, from_day, to_day) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING', [part.name, kind, part.month, from, to]);
   });

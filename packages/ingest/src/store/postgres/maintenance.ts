@@ -8,7 +8,8 @@ import { PG_POSITION_SAMPLE_KEEP_MS, PG_ROLLUP_STEP_ROWS, PG_SETTLE_MS, PG_SETTL
 import { DeviceSketch } from '../../sketch/device-sketch.js';
 import { DIM, DIM_NAME, firstOpenDay, sketchPrecision, type DayGroup, type Dim } from '../aggregates.js';
 import { hash32, LOCK_NS_JOBS, LOCK_NS_PARTITIONS } from './locks.js';
-import { ensurePgPartitions, listPgPartitions, monthsAhead, type PgPartitionKind } from './partitions.js';
+import { ensurePgPartitions, listPgPartitions, monthsAhead } from './partitions.js';
+import { PARTITION_PARENT, type PartitionKind } from '../partitions.js';
 import { inTransaction, type PgClient, type PgPool } from './pool.js';
 
 /**
@@ -75,7 +76,6 @@ export class PgLeaseBusyError extends MaintenanceBusyError {
 /** While waiting for a lease another process holds (`ops`: waitMs), it is tried again this often. */
 const PG_LEASE_POLL_MS = 250;
 
-const RAW_TABLE: Record<PgPartitionKind, string> = { events: 'telemetry_events', crashes: 'crash_reports' };
 /** A day number as the aggregates' YYYY-MM-DD text, in SQL. */
 const DATE_OF_DAY = (col: string) => `to_char(date '1970-01-01' + ${col}, 'YYYY-MM-DD')`;
 
@@ -102,8 +102,8 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
   }
 
   /** Samples the sequence and answers the largest id whose transaction has surely ended. */
-  async settledPosition(kind: PgPartitionKind): Promise<bigint> {
-    const table = RAW_TABLE[kind];
+  async settledPosition(kind: PartitionKind): Promise<bigint> {
+    const table = PARTITION_PARENT[kind];
     await this.pool.query(
       `INSERT INTO position_samples (kind, taken_at, last_id)
        SELECT $1, clock_timestamp(), coalesce(pg_sequence_last_value(pg_get_serial_sequence($2, 'id')::regclass), 0)
@@ -123,8 +123,8 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
   }
 
   /** Rows stored up to now but not yet folded in, per kind (ids used up by skipped duplicates included). */
-  async rowsWaiting(): Promise<Record<PgPartitionKind, bigint>> {
-    const res = await this.pool.query<{ kind: PgPartitionKind; waiting: bigint }>(
+  async rowsWaiting(): Promise<Record<PartitionKind, bigint>> {
+    const res = await this.pool.query<{ kind: PartitionKind; waiting: bigint }>(
       `SELECT p.kind, greatest(0, coalesce(pg_sequence_last_value(pg_get_serial_sequence(
           CASE p.kind WHEN 'events' THEN 'telemetry_events' ELSE 'crash_reports' END, 'id')::regclass), 0) - p.last_id) AS waiting
        FROM rollup_positions p`,
@@ -198,7 +198,7 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
     return { ...stats, aborted: !!opts.signal?.aborted };
   }
 
-  private async rebuildDay(c: PgClient, kind: PgPartitionKind, date: string): Promise<number | 'kept'> {
+  private async rebuildDay(c: PgClient, kind: PartitionKind, date: string): Promise<number | 'kept'> {
     const pos = await c.query<{ last_id: bigint }>('SELECT last_id FROM rollup_positions WHERE kind = $1 FOR UPDATE', [kind]);
     const position = pos.rows[0]?.last_id ?? 0n;
     const wm = await c.query<{ kept_from: string }>('SELECT kept_from FROM retention_watermark WHERE kind = $1', [kind]);
@@ -215,17 +215,17 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
     return this.foldCrashes(c, 0n, position, { first: day, last: day });
   }
 
-  private async position(kind: PgPartitionKind): Promise<bigint> {
+  private async position(kind: PartitionKind): Promise<bigint> {
     const res = await this.pool.query<{ last_id: bigint }>('SELECT last_id FROM rollup_positions WHERE kind = $1', [kind]);
     return res.rows[0]?.last_id ?? 0n;
   }
 
-  private async step(c: PgClient, kind: PgPartitionKind, from: bigint, to: bigint): Promise<{ rows: number; skippedRows: number }> {
+  private async step(c: PgClient, kind: PartitionKind, from: bigint, to: bigint): Promise<{ rows: number; skippedRows: number }> {
     const pos = await c.query<{ last_id: bigint }>('SELECT last_id FROM rollup_positions WHERE kind = $1 FOR UPDATE', [kind]);
     if (pos.rows[0]?.last_id !== from) throw new Error(`rollup: ${kind} is at ${pos.rows[0]?.last_id}, not ${from}: another rollup ran (retry)`);
     const wm = await c.query<{ kept_from: string }>('SELECT kept_from FROM retention_watermark WHERE kind = $1', [kind]);
     const firstKept = wm.rows[0] ? dayNumberOf(wm.rows[0].kept_from) : -1e9;
-    const skipped = await c.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${RAW_TABLE[kind]} WHERE id > $1 AND id <= $2 AND day < $3`, [from, to, firstKept]);
+    const skipped = await c.query<{ n: bigint }>(`SELECT count(*) AS n FROM ${PARTITION_PARENT[kind]} WHERE id > $1 AND id <= $2 AND day < $3`, [from, to, firstKept]);
     const days = { first: firstKept, last: LAST_DAY };
     const r = kind === 'events' ? await this.foldEvents(c, from, to, days) : await this.foldCrashes(c, from, to, days);
     await c.query('UPDATE rollup_positions SET last_id = $2 WHERE kind = $1', [kind, to]);
@@ -471,13 +471,13 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
   }
 
   /** DETACH ... CONCURRENTLY (ingest's inserts into other months go on), then DROP TABLE and its registry row. */
-  private async dropPartition(kind: PgPartitionKind, name: string): Promise<void> {
-    const parent = RAW_TABLE[kind];
+  private async dropPartition(kind: PartitionKind, name: string): Promise<void> {
+    const parent = PARTITION_PARENT[kind];
     const state = await this.pool.query<{ pending: boolean }>(
       'SELECT i.inhdetachpending AS pending FROM pg_inherits i WHERE i.inhrelid = $1::regclass AND i.inhparent = $2::regclass',
       [name, parent],
     );
-    // Table names come from the registry (pgPartitionName's pattern). CONCURRENTLY cannot run in a transaction.
+    // Table names come from the registry (partitionName's pattern). CONCURRENTLY cannot run in a transaction.
     if (state.rows[0]?.pending) await this.pool.query(`ALTER TABLE ${parent} DETACH PARTITION ${name} FINALIZE`);
     else if (state.rows[0]) await this.pool.query(`ALTER TABLE ${parent} DETACH PARTITION ${name} CONCURRENTLY`);
     await inTransaction(this.pool, async (c) => {

@@ -1,7 +1,8 @@
 import { dayOfNumber } from '../../days.js';
 import type { JobRun } from '../maintenance.js';
 import type { PgTelemetryMaintenance } from './maintenance.js';
-import { listPgPartitions, type PgPartitionKind } from './partitions.js';
+import { listPgPartitions } from './partitions.js';
+import { type PartitionKind } from '../partitions.js';
 import type { PgPool } from './pool.js';
 
 /**
@@ -15,7 +16,7 @@ export const PG_STATS_EXACT_ROWS_MAX = 1_000_000;
 
 export interface PgPartitionStats {
   name: string;
-  kind: PgPartitionKind;
+  kind: PartitionKind;
   month: string;
   rows: number;
   /** `rows` is pg_class.reltuples (as of the last VACUUM or ANALYZE), not a count. */
@@ -33,7 +34,7 @@ export interface PgTelemetryStats {
   crashDailyRows: number;
   jobRuns: JobRun[];
   /** Ids handed out since the rollup's position, per kind (ids of skipped duplicates included). */
-  waiting: Record<PgPartitionKind, number>;
+  waiting: Record<PartitionKind, number>;
 }
 
 /** Size in bytes of the database the pool is on. */
@@ -60,8 +61,8 @@ export async function pgTelemetryStats(pool: PgPool, maintenance: PgTelemetryMai
   };
 }
 
-async function partitionStats(pool: PgPool, name: string, kind: PgPartitionKind, exactRowsMax: number): Promise<Omit<PgPartitionStats, 'name' | 'kind' | 'month'>> {
-  // Names come from telemetry_partitions (pgPartitionName's pattern): safe in SQL.
+async function partitionStats(pool: PgPool, name: string, kind: PartitionKind, exactRowsMax: number): Promise<Omit<PgPartitionStats, 'name' | 'kind' | 'month'>> {
+  // Names come from telemetry_partitions (partitionName's pattern): safe in SQL.
   const est = (await pool.query<{ n: number }>('SELECT reltuples::float8 AS n FROM pg_class WHERE oid = $1::regclass', [name])).rows[0]?.n ?? -1;
   // reltuples is -1 before the first VACUUM or ANALYZE of the table.
   const estimated = est > exactRowsMax;

@@ -1,7 +1,9 @@
 import { MONTH_EDGE_DEDUP_MS, PG_WRITE_TX_TIMEOUT_MS } from '../../limits.js';
 import type { CrashRecord, EventRecord, RowRejection, WriteRequest, WriteResult } from '../types.js';
 import { deviceLockKey, hash32, LOCK_NS_APP_TYPES, LOCK_NS_DEVICE } from './locks.js';
-import { ensurePgPartitions, monthOfMs, monthsAhead, pgPartitionName, type PgPartitionKind } from './partitions.js';
+import { ensurePgPartitions, monthsAhead } from './partitions.js';
+import { monthOf } from '../../days.js';
+import { partitionName, type PartitionKind } from '../partitions.js';
 import type { PgClient, PgPool } from './pool.js';
 import { WriterUnavailableError, type TelemetryWriter } from '../types.js';
 
@@ -164,11 +166,11 @@ export class PgTelemetryWriter implements TelemetryWriter {
 
   /** The partitions of every month in the batch, and of this month and the next, exist before the transaction. */
   private async ensurePartitions(requests: readonly WriteRequest[], now: number): Promise<void> {
-    const need: Record<PgPartitionKind, Set<string>> = { events: new Set(), crashes: new Set() };
-    for (const r of requests) for (const row of r.rows) need[r.kind].add(monthOfMs(row.timestamp));
+    const need: Record<PartitionKind, Set<string>> = { events: new Set(), crashes: new Set() };
+    for (const r of requests) for (const row of r.rows) need[r.kind].add(monthOf(row.timestamp));
     for (const kind of ['events', 'crashes'] as const) {
-      if (!this.known.has(pgPartitionName(kind, monthOfMs(now)))) for (const m of monthsAhead(now)) need[kind].add(m);
-      const missing = [...need[kind]].filter((m) => !this.known.has(pgPartitionName(kind, m)));
+      if (!this.known.has(partitionName(kind, monthOf(now)))) for (const m of monthsAhead(now)) need[kind].add(m);
+      const missing = [...need[kind]].filter((m) => !this.known.has(partitionName(kind, m)));
       if (missing.length === 0) continue;
       for (const name of await ensurePgPartitions(this.pool, kind, missing)) this.known.add(name);
     }

@@ -1,6 +1,7 @@
 import { createMigrator, DATABASES, migrateDown, migrateUp, openDatabase, tempDir, type DB } from '@mosis/shared';
 import { afterAll, describe, expect, it } from 'vitest';
-import { partitionName, rebuildViews } from './partitions.js';
+import { rebuildViews } from './partitions.js';
+import { partitionName } from '../partitions.js';
 
 const dir = tempDir();
 afterAll(() => dir.cleanup());

@@ -1,6 +1,7 @@
 import { DATABASES, migrateDown, migrateUp, openDatabase, tempDir, type DB } from '@mosis/shared';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dropPartition, ensurePartition, listPartitions, partitionName, rebuildViews } from './partitions.js';
+import { dropPartition, ensurePartition, listPartitions, rebuildViews } from './partitions.js';
+import { partitionName } from '../partitions.js';
 import { dayOf, monthOf } from '../../days.js';
 
 const dir = tempDir();

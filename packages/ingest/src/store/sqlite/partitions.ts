@@ -1,15 +1,5 @@
 import type { DB } from '@mosis/shared';
-
-/**
- * Month partitions of raw telemetry inside the one telemetry.db (Litestream replicates exact file paths,
- * so partitions are tables, not files). A partition is named `<kind table>_YYYY_MM` after the UTC month
- * of its rows' timestamps, created on first use, listed in `telemetry_partitions`, and dropped whole by
- * retention. The views `telemetry_events` and `crash_reports` union them with readable columns.
- */
-
-export type PartitionKind = 'events' | 'crashes';
-
-const TABLE_PREFIX: Record<PartitionKind, string> = { events: 'telemetry_events', crashes: 'crash_reports' };
+import { PARTITION_PARENT, partitionName, type PartitionInfo, type PartitionKind } from '../partitions.js';
 
 /** DDL of one partition; `{t}` is the table name. Integer columns keep a row small (see the migration). */
 const PARTITION_DDL: Record<PartitionKind, string> = {
@@ -77,18 +67,6 @@ const VIEW_SELECT: Record<PartitionKind, string> = {
     FROM {t} p JOIN dim_apps a ON a.id = p.app_id`,
 };
 
-/** Table name of a partition: `telemetry_events_2026_11`. */
-export function partitionName(kind: PartitionKind, month: string): string {
-  if (!/^\d{4}-\d{2}$/.test(month)) throw new Error(`bad partition month ${month}`);
-  return `${TABLE_PREFIX[kind]}_${month.replace('-', '_')}`;
-}
-
-export interface PartitionInfo {
-  name: string;
-  kind: PartitionKind;
-  month: string;
-}
-
 /** Partitions of one kind (or all), oldest month first. */
 export function listPartitions(db: DB, kind?: PartitionKind): PartitionInfo[] {
   const rows = db.prepare('SELECT name, kind, month FROM telemetry_partitions ORDER BY kind, month').all() as PartitionInfo[];
@@ -98,7 +76,7 @@ export function listPartitions(db: DB, kind?: PartitionKind): PartitionInfo[] {
 /** Recreates the `telemetry_events` and `crash_reports` views over the current partitions. */
 export function rebuildViews(db: DB): void {
   for (const kind of ['events', 'crashes'] as const) {
-    const view = TABLE_PREFIX[kind];
+    const view = PARTITION_PARENT[kind];
     const parts = listPartitions(db, kind).map((p) => VIEW_SELECT[kind].replaceAll('{t}', p.name));
     // With no partition yet, an empty select keeps the view (and its columns) there for operators.
     const empty = VIEW_SELECT[kind].replaceAll('{t}', `(SELECT * FROM (${PARTITION_DDL_COLUMNS[kind]}) WHERE 0)`);

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_FUTURE_MS } from '../../limits.js';
 import { DeviceHasher } from '../../privacy/device-hash.js';
 import { uuidBytes } from '../../validation/fields.js';
-import { partitionName } from './partitions.js';
+import { partitionName } from '../partitions.js';
 import { copyFromSqlite } from '../postgres/copy-from-sqlite.js';
 import { pgEventsDaySql, PG_LATEST_DAY_SQL, PG_TAIL_SQL } from '../postgres/raw-reads.js';
 import { openPgTelemetryReads } from '../postgres/reads.js';

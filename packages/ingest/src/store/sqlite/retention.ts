@@ -1,7 +1,8 @@
 import type { DB, Logger } from '@mosis/shared';
 import { statSync } from 'node:fs';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { dropPartition, listPartitions, partitionName, type PartitionKind } from './partitions.js';
+import { dropPartition, listPartitions } from './partitions.js';
+import { partitionName, type PartitionKind } from '../partitions.js';
 import { reusesIds, rollupPosition } from './aggregates.js';
 import { addDays, DAY_MS, dayStartMs, lastDayOfMonth } from '../../days.js';
 import { runNow, type WriteGate } from './pipeline.js';

@@ -1,7 +1,8 @@
 import type { DB } from '@mosis/shared';
 import type { Statement } from 'better-sqlite3';
 import { MONTH_EDGE_DEDUP_MS } from '../../limits.js';
-import { ensurePartition, listPartitions, partitionName, type PartitionKind } from './partitions.js';
+import { ensurePartition, listPartitions } from './partitions.js';
+import { partitionName, type PartitionKind } from '../partitions.js';
 import type { CrashRecord, EventRecord, RowRejection, TelemetryStore, WriteRequest, WriteResult } from '../types.js';
 
 const DAY_MS = 86_400_000;
