@@ -23,6 +23,6 @@ export { redactUrl } from './store/postgres/pool.js';
 export { loadTelemetryDatabaseUrl } from './store/postgres/config.js';
 export { openPgOperatorSession, type PgOperatorSession } from './store/postgres/operator.js';
 export { PG_STATS_EXACT_ROWS_MAX, type PgPartitionStats, type PgTelemetryStats } from './store/postgres/stats.js';
-export { PgLeaseBusyError, type PgPruneResult, type PgRebuildStats } from './store/postgres/maintenance.js';
+export { PgLeaseBusyError, type PgRebuildStats } from './store/postgres/maintenance.js';
 export { ensurePgPartitions } from './store/postgres/partitions.js';
 export { startIngest } from './main.js';

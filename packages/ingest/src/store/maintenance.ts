@@ -39,10 +39,16 @@ export function retentionCutoffDay(now: number, retentionDays: number): string {
   return addDays(new Date(now).toISOString().slice(0, 10), -retentionDays);
 }
 
-/** What a retention run did; each backend adds its own detail (partitions dropped, rows trimmed...). */
+/** What a retention run did (or, dry, would do), on either store; SQLite adds what it gave back to the file system. */
 export interface PruneSummary {
   cutoffDay: string;
   dryRun: boolean;
+  /** Partitions dropped whole (or that would be), with their row counts. */
+  dropped: { name: string; rows: number }[];
+  /** Rows removed from boundary partitions (or that would be). */
+  trimmed: { name: string; rows: number }[];
+  /** Raw rows rolled up first (dry run: waiting to be). */
+  rolledUpFirst: number;
   aborted?: boolean;
 }
 

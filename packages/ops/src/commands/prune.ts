@@ -1,4 +1,4 @@
-import { createInlineReader, loadJobsConfig, runPruneJob, type PgPruneResult } from '@mosis/ingest';
+import { createInlineReader, loadJobsConfig, runPruneJob, type PruneSummary } from '@mosis/ingest';
 import type { CommandContext } from '../command.js';
 import { formatBytes, leaseWaitMs, openPgForJobs, openTelemetryForJobs, telemetryDatabaseUrl } from './telemetry-db.js';
 
@@ -6,8 +6,6 @@ export const usage = `prune [--dry-run]
     apply the raw retention (RETENTION_DAYS, default 90) now: roll up what is waiting, drop whole month
     partitions, trim the boundary month, return freed space; --dry-run shows what would go (on
     telemetry.db, or on PostgreSQL with TELEMETRY_DATABASE_URL set)`;
-
-type Removal = Pick<PgPruneResult, 'cutoffDay' | 'rolledUpFirst' | 'dropped' | 'trimmed'>;
 
 /** `ops prune`: retention on demand. */
 export async function run(ctx: CommandContext): Promise<number> {
@@ -54,7 +52,7 @@ async function pruneOnPg(ctx: CommandContext, url: string, opts: { retentionDays
   }
 }
 
-function printRemoval(ctx: CommandContext, r: Removal, opts: { retentionDays: number; dryRun: boolean }): void {
+function printRemoval(ctx: CommandContext, r: PruneSummary, opts: { retentionDays: number; dryRun: boolean }): void {
   const { dryRun } = opts;
   const verb = dryRun ? 'would ' : '';
   ctx.out(`${dryRun ? 'dry run: ' : ''}retention ${opts.retentionDays} days: raw rows before ${r.cutoffDay} ${dryRun ? 'would go' : 'removed'}`);

@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { dayNumberOf, dayOfNumber, daysBetween, lastDayOfMonth } from '../../days.js';
-import { LEASE_TTL_MS, MaintenanceBusyError, retentionCutoffDay, type JobName, type JobRun, type RollupStats, type TelemetryMaintenance } from '../maintenance.js';
+import { LEASE_TTL_MS, MaintenanceBusyError, retentionCutoffDay, type JobName, type JobRun, type PruneSummary, type RollupStats, type TelemetryMaintenance } from '../maintenance.js';
 import { PG_POSITION_SAMPLE_KEEP_MS, PG_ROLLUP_STEP_ROWS, PG_SETTLE_MS, PG_SETTLE_WAIT_MAX_MS, PG_TRIM_CHUNK_ROWS } from '../../limits.js';
 import { DeviceSketch } from '../../sketch/device-sketch.js';
 import { DIM, DIM_NAME, firstOpenDay, sketchPrecision, type DayGroup, type Dim } from '../aggregates.js';
@@ -39,14 +39,6 @@ export interface PgMaintenanceOptions {
   settleMs?: number;
   now?: () => number;
   log?: Logger;
-}
-
-export interface PgPruneResult {
-  cutoffDay: string;
-  dryRun: boolean;
-  dropped: { name: string; rows: number }[];
-  trimmed: { name: string; rows: number }[];
-  rolledUpFirst: number;
 }
 
 /** What a rebuild of a range of days did (as on SQLite: store/sqlite/rollup-rebuild.ts). */
@@ -423,10 +415,10 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
   }
 
   /** Removes raw rows before the cutoff day (rolled up first); aggregates stay. */
-  async prune(opts: { retentionDays: number; dryRun?: boolean; signal?: AbortSignal; onStep?: () => void }): Promise<PgPruneResult> {
+  async prune(opts: { retentionDays: number; dryRun?: boolean; signal?: AbortSignal; onStep?: () => void }): Promise<PruneSummary> {
     const cutoffDay = retentionCutoffDay(this.now(), opts.retentionDays);
     const cutoff = dayNumberOf(cutoffDay);
-    const result: PgPruneResult = { cutoffDay, dryRun: !!opts.dryRun, dropped: [], trimmed: [], rolledUpFirst: 0 };
+    const result: PruneSummary = { cutoffDay, dryRun: !!opts.dryRun, dropped: [], trimmed: [], rolledUpFirst: 0 };
     const parts = await listPgPartitions(this.pool);
     if (opts.dryRun) {
       const waiting = await this.rowsWaiting();
@@ -574,7 +566,7 @@ export class PgTelemetryMaintenance implements TelemetryMaintenance {
   }
 
   /** The scheduled retention (and `ops prune`), which also makes the partitions of this month and the next. */
-  runPrune(opts: { retentionDays: number; signal?: AbortSignal; waitMs?: number }): Promise<PgPruneResult> {
+  runPrune(opts: { retentionDays: number; signal?: AbortSignal; waitMs?: number }): Promise<PruneSummary> {
     return this.runJob('prune', async () => {
       await this.ensurePartitionsAhead();
       return this.prune({ retentionDays: opts.retentionDays, signal: opts.signal });

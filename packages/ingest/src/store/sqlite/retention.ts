@@ -8,7 +8,7 @@ import { addDays, DAY_MS, dayStartMs, lastDayOfMonth } from '../../days.js';
 import { runNow, type WriteGate } from './pipeline.js';
 import { rollup, rowsWaiting } from './rollup.js';
 import type { SnapshotReader } from './snapshot-reader.js';
-import { retentionCutoffDay } from '../maintenance.js';
+import { retentionCutoffDay, type PruneSummary } from '../maintenance.js';
 
 /**
  * Retention: raw events and crashes older than the retention are removed, aggregates stay.
@@ -81,15 +81,7 @@ export interface PruneOptions {
   exclusive?: WriteGate;
 }
 
-export interface PruneResult {
-  cutoffDay: string;
-  dryRun: boolean;
-  /** Partitions dropped whole (or that would be), with their row counts. */
-  dropped: { name: string; rows: number }[];
-  /** Rows removed from boundary partitions (or that would be). */
-  trimmed: { name: string; rows: number }[];
-  /** Raw rows rolled up first (dry run: waiting to be). */
-  rolledUpFirst: number;
+export interface PruneResult extends PruneSummary {
   vacuumedPages: number;
   fileBytesBefore: number;
   fileBytesAfter: number;
