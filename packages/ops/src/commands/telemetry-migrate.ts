@@ -10,7 +10,7 @@ import {
   verifyCopy,
 } from '@mosis/ingest';
 import type { CommandContext } from '../command.js';
-import { LEASE_WAIT_MS, openTelemetryForJobs } from './telemetry-db.js';
+import { leaseWaitMs, openTelemetryForJobs } from './telemetry-db.js';
 
 export const usage = `telemetry-migrate --to postgres://user:password@host:port/database
     copy telemetry.db into PostgreSQL (stop ingest first): roll up what is waiting, apply PostgreSQL's
@@ -31,7 +31,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const pool = openPgPool(url, { max: 2, applicationName: 'mosis-ops-migrate' });
   try {
     // Every raw row folded first: PostgreSQL's rollup position then means "everything copied is in the aggregates".
-    const folded = await runRollupJob({ db, reader: createInlineReader(db), waitMs: LEASE_WAIT_MS });
+    const folded = await runRollupJob({ db, reader: createInlineReader(db), waitMs: leaseWaitMs() });
     ctx.out(`rolled up first: ${folded.rows} rows`);
     const applied = await migratePgUp(pool);
     ctx.out(`PostgreSQL ${redactUrl(url)}: ${applied.length ? `applied ${applied.join(', ')}` : 'schema up to date'}`);
