@@ -162,7 +162,7 @@ const fmt = (n, digits = 0) => (Number.isFinite(n) ? n.toLocaleString('en-US', {
 const ratio = (a, b) => fmt(a / b, 2);
 
 export async function run() {
-  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${(await import('node:os')).cpus().length} cores); load generator: ${WRK ? 'wrk' : 'autocannon'}`);
+  console.log(`load average at start: ${loadavg().map((l) => l.toFixed(2)).join(' ')} (${(await import('node:os')).cpus().length} cores); load generator: ${WRK ? 'wrk' : 'autocannon'}; ingest's Node flags: ${NODE_FLAGS.join(' ')}`);
   if (ONLY) {
     const s = ONLY === 'plain' ? await runStack('npm start', (dir) => startIngest(dir)) : await runStack('npm run start:replicated', startReplicated);
     console.log(JSON.stringify(s));

@@ -20,6 +20,12 @@ export DATA_DIR BACKUP_DIR LITESTREAM
 # The ops command line chooses the config as every ops command does, and stops here with a message
 # naming a bad OFFSITE_* variable.
 CONFIG=$(node "$OPS" litestream-config) || exit 2
+# V8's semi-space size for the launcher's Node (nodeFlags() in launcher.ts). The launcher refuses one outside
+# 1-64; what is not a number at all stops here, before Node would be given it as a flag.
+SEMI_SPACE_MIB=${V8_SEMI_SPACE_MIB:-1}
+case $SEMI_SPACE_MIB in
+  '' | *[!0-9]*) echo "entrypoint: V8_SEMI_SPACE_MIB must be a whole number of MiB from 1 to 64 (got ${#SEMI_SPACE_MIB} characters)" >&2; exit 2 ;;
+esac
 
 mkdir -p "$DATA_DIR" "$BACKUP_DIR"
 fresh=
@@ -62,5 +68,5 @@ if [ -z "${DEVICE_HASH_SECRET:-}" ]; then (
 ) fi
 
 # The launcher's Node flags, and its malloc settings and Litestream's GOMEMLIMIT (the Dockerfile's ENV): see
-# NODE_FLAGS and MALLOC_ENV in launcher.ts, LITESTREAM_ENV in litestream.ts.
-exec "$LITESTREAM_BIN" replicate -config "$CONFIG" -exec "node --max-semi-space-size=1 '$APP_DIR/packages/ops/dist/launcher.js'"
+# nodeFlags() and MALLOC_ENV in launcher.ts, LITESTREAM_ENV in litestream.ts.
+exec "$LITESTREAM_BIN" replicate -config "$CONFIG" -exec "node --max-semi-space-size=$SEMI_SPACE_MIB '$APP_DIR/packages/ops/dist/launcher.js'"

@@ -313,9 +313,9 @@ function nodeStack(name, script, args) {
       LOG_LEVEL: 'warn',
     };
     // As `npm start` runs the launcher: with its Node flags and malloc settings (`ops replicate` adds them itself).
-    const { NODE_FLAGS, MALLOC_ENV } = await import(join(ROOT, 'packages/ops/dist/launcher.js'));
+    const { nodeFlags, MALLOC_ENV } = await import(join(ROOT, 'packages/ops/dist/launcher.js'));
     const launcher = script.endsWith('launcher.js');
-    const child = spawn(process.execPath, [...(launcher ? NODE_FLAGS : []), join(ROOT, script), ...args], {
+    const child = spawn(process.execPath, [...(launcher ? nodeFlags() : []), join(ROOT, script), ...args], {
       env: launcher ? { ...MALLOC_ENV, ...env } : env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -17,8 +17,13 @@ export async function seedPortal(dataDir, packages) {
   db.close();
 }
 
-/** The Node flags and malloc settings every starter gives the services' process (packages/ops/src/launcher.ts). */
-export const { NODE_FLAGS, MALLOC_ENV } = await import(`${ROOT}packages/ops/dist/launcher.js`);
+/**
+ * The Node flags and malloc settings every starter gives the services' process (packages/ops/src/launcher.ts);
+ * V8_SEMI_SPACE_MIB in the bench's environment changes the flags as it does the starters'.
+ */
+const launcher = await import(`${ROOT}packages/ops/dist/launcher.js`);
+export const NODE_FLAGS = launcher.nodeFlags();
+export const { MALLOC_ENV } = launcher;
 
 /** Starts packages/ingest/dist/main.js on `dataDir`, as the starters run it; resolves once /readyz answers 200. */
 export async function startIngest(dataDir, env = {}) {

@@ -4,7 +4,7 @@ import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { litestreamBinary } from './litestream.js';
-import { NODE_FLAGS } from './launcher.js';
+import { nodeFlags } from './launcher.js';
 import { childPids, commandLine, createKey, deploymentEnv, killTree, postJson, register, spawnEntrypoint, started, stop, type Deployment } from './testing.js';
 
 // The image's start-up script, run here with the real Litestream binary and temporary volumes.
@@ -33,7 +33,7 @@ describe('docker/entrypoint.sh', () => {
     expect(healthcheck(env)).toBe(0);
     // Litestream (the entrypoint, exec'd) runs the launcher with the services' Node flags.
     const [launcher] = childPids(running.proc.child.pid!);
-    expect(commandLine(launcher!)).toMatch(new RegExp(`^node ${NODE_FLAGS.join(' ')} \\S+/launcher\\.js$`));
+    expect(commandLine(launcher!)).toMatch(new RegExp(`^node ${nodeFlags(env).join(' ')} \\S+/launcher\\.js$`));
     // Litestream's own metrics, when LITESTREAM_METRICS_ADDR is set.
     const metrics = await (await fetch(`http://${metricsAddr}/metrics`)).text();
     expect(metrics).toContain(`litestream_sync_error_count{db="${env.DATA_DIR}/telemetry.db"}`);
@@ -50,6 +50,14 @@ describe('docker/entrypoint.sh', () => {
     expect((await bad.exited).code).toBe(2);
     expect(bad.output()).toContain('OFFSITE_SFTP_USER');
     expect(bad.output()).not.toContain('entrypoint:');
+  });
+
+  it('stops before anything else, naming it, on a V8_SEMI_SPACE_MIB that is not a number', async () => {
+    const bad = spawnEntrypoint({ ...env, V8_SEMI_SPACE_MIB: '4m' });
+    expect((await bad.exited).code).toBe(2);
+    expect(bad.output()).toContain('entrypoint: V8_SEMI_SPACE_MIB must be a whole number');
+    expect(bad.output()).not.toContain('4m');
+    expect(bad.output()).not.toContain('restored');
   });
 
   it('restores both databases from the replicas when the data volume is lost, ignoring stale leftovers', async () => {

@@ -129,6 +129,14 @@ describe('launcher', () => {
     expect(mode.output()).toMatch(/SERVICES_IN_ONE_PROCESS.*"maybe"/);
   });
 
+  it('refuses a V8_SEMI_SPACE_MIB outside 1-64, names it, and exits 2', async () => {
+    for (const value of ['0', '65', '1.5']) {
+      const bad = spawnNode(LAUNCHER, [], { DATA_DIR: `${dir.path}/bad`, V8_SEMI_SPACE_MIB: value });
+      expect((await bad.exited).code, value).toBe(2);
+      expect(bad.output()).toMatch(/launcher: invalid configuration[\s\S]*V8_SEMI_SPACE_MIB/);
+    }
+  });
+
   it.each(MODES)('with $mode, stops the other service when one fails to start, and exits 1', async ({ env }) => {
     const core = await freePort();
     // Both services on one port: the second to bind fails, and the launcher stops the first.

@@ -21,15 +21,25 @@ export const SERVICES = {
 export const LAUNCHER = fileURLToPath(new URL('../dist/launcher.js', import.meta.url));
 
 /**
- * Node flags of the services' process, wherever it starts (`npm start`, `ops replicate`, the image's
- * entrypoint, and the launcher's children): V8's young generation in semi-spaces of 1 MiB instead of up
- * to 16 MiB, which after a burst stay at their largest (measured: README, "Memory at rest").
+ * V8's semi-space size for the services' process, in MiB, unless V8_SEMI_SPACE_MIB says otherwise: 1 instead
+ * of up to 16, which after a burst stay at their largest (measured: README, "Memory at rest"). A larger one
+ * trades memory at rest for speed under device traffic (fewer scavenges: README, "Benchmarks").
  */
-export const NODE_FLAGS = ['--max-semi-space-size=1'] as const;
+export const DEFAULT_SEMI_SPACE_MIB = 1;
+const nodeFlagsSchema = z.object({ V8_SEMI_SPACE_MIB: z.coerce.number().int().min(1).max(64).default(DEFAULT_SEMI_SPACE_MIB) });
+
+/**
+ * Node flags of the services' process, wherever it starts (`ops replicate`, the image's entrypoint, the
+ * launcher's children; `npm start` passes the same flag itself): V8's young generation in semi-spaces of
+ * V8_SEMI_SPACE_MIB. Throws ConfigError for a value that is not a whole number from 1 to 64.
+ */
+export function nodeFlags(env: NodeJS.ProcessEnv = process.env): string[] {
+  return [`--max-semi-space-size=${loadConfig(nodeFlagsSchema, env).V8_SEMI_SPACE_MIB}`];
+}
 /**
  * glibc's malloc keeps an arena per thread that allocated (libuv's pool, the worker threads), each holding
  * freed memory; two are enough for these threads. Set in the environment of the services' process by the
- * same starters as NODE_FLAGS (a variable already set wins).
+ * same starters as nodeFlags() (a variable already set wins).
  */
 export const MALLOC_ENV = { MALLOC_ARENA_MAX: '2' } as const;
 
@@ -49,7 +59,7 @@ export const LITESTREAM_QUIET_MS = 2_000;
 export const LITESTREAM_QUIET_MAX_MS = 20_000;
 
 /** How the launcher runs the services: SERVICES_IN_ONE_PROCESS, in its own process by default. */
-const launcherSchema = z.object({ SERVICES_IN_ONE_PROCESS: envBoolean.default(true) });
+const launcherSchema = nodeFlagsSchema.extend({ SERVICES_IN_ONE_PROCESS: envBoolean.default(true) });
 
 /**
  * Runs both services, by default in this process (in-process.ts); with SERVICES_IN_ONE_PROCESS=false as
@@ -118,7 +128,7 @@ function runChildren(onFailure: () => void): RunningServices {
   const done = new Promise<number>((resolve) => (resolveDone = resolve));
 
   for (const [name, entry] of Object.entries(SERVICES)) {
-    const child = spawn(process.execPath, [...NODE_FLAGS, entry], { stdio: 'inherit', env: { ...MALLOC_ENV, ...process.env } });
+    const child = spawn(process.execPath, [...nodeFlags(), entry], { stdio: 'inherit', env: { ...MALLOC_ENV, ...process.env } });
     children.set(name, child);
     child.on('exit', (exit, signal) => {
       children.delete(name);

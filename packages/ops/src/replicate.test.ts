@@ -1,9 +1,9 @@
 import { openDatabase, tempDir } from '@mosis/shared';
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { checkDatabase } from './database-check.js';
-import { LAUNCHER, MALLOC_ENV, NODE_FLAGS } from './launcher.js';
+import { LAUNCHER, MALLOC_ENV } from './launcher.js';
 import { LITESTREAM_ENV } from './litestream.js';
 import {
   CLI,
@@ -54,11 +54,12 @@ let token: string;
 
 describe('ops replicate', () => {
   it('runs both services under litestream replicate -exec; on SIGTERM Litestream syncs every committed write last', async () => {
-    env = await deploymentEnv(dir.path);
+    // A semi-space other than the default: V8_SEMI_SPACE_MIB reaches the launcher's command line.
+    env = { ...(await deploymentEnv(dir.path)), V8_SEMI_SPACE_MIB: '2' };
     running = await startReplicated(env);
     const { litestream, launcher, children } = tree(running);
     expect(commandLine(litestream)).toMatch(/litestream replicate -config \S+litestream\.yml -exec/);
-    expect(commandLine(launcher)).toContain(`${NODE_FLAGS.join(' ')} ${LAUNCHER}`);
+    expect(commandLine(launcher)).toContain(`--max-semi-space-size=2 ${LAUNCHER}`);
     for (const [name, value] of Object.entries(MALLOC_ENV)) expect(environOf(launcher, name), name).toBe(value);
     for (const [name, value] of Object.entries(LITESTREAM_ENV)) expect(environOf(litestream, name), name).toBe(value);
     // One Node process for both services, Litestream's only child.
@@ -144,6 +145,15 @@ describe('ops replicate', () => {
     const again = await ops('restore', '--to', `${dir.path}/restored1`);
     expect(again.code).toBe(1);
     expect(again.output).toContain('already in');
+  });
+
+  it('refuses a V8_SEMI_SPACE_MIB outside 1-64 before it restores or starts anything, and exits 2', async () => {
+    const fresh = `${dir.path}/semi-space`;
+    const bad = await runOps(['replicate'], { ...env, DATA_DIR: fresh, BACKUP_DIR: `${fresh}/backups`, V8_SEMI_SPACE_MIB: 'lots' });
+    expect(bad.code).toBe(2);
+    expect(bad.err).toMatch(/V8_SEMI_SPACE_MIB/);
+    expect(bad.output).not.toContain('replicating');
+    expect(existsSync(fresh)).toBe(false);
   });
 
   it('restore-drill passes on healthy replicas and says what a restore would lose when they fall behind', async () => {

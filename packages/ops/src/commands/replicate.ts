@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import type { CommandContext } from '../command.js';
 import { keepSecretWithBackups } from '../device-secret.js';
-import { LAUNCHER, MALLOC_ENV, NODE_FLAGS } from '../launcher.js';
+import { LAUNCHER, MALLOC_ENV, nodeFlags } from '../launcher.js';
 import { LITESTREAM_ENV, replication, restoreIfMissing } from '../litestream.js';
 import { pullFromOffsite } from '../offsite/packages.js';
 import { databaseNames } from './restore.js';
@@ -20,6 +20,8 @@ const FORWARDED_SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 /** `ops replicate` (`npm run start:replicated`): the container's start-up, on a laptop. */
 export async function run(ctx: CommandContext): Promise<number> {
   const r = replication(ctx.config.DATA_DIR, ctx.values.config as string | undefined);
+  // A bad V8_SEMI_SPACE_MIB stops here (exit 2), before anything is restored or started.
+  const flags = nodeFlags(r.env);
   mkdirSync(r.dataDir, { recursive: true });
   mkdirSync(r.backupDir, { recursive: true });
   let fresh = false;
@@ -42,7 +44,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   ctx.out(`replicating ${r.dataDir} to ${r.backupDir} (config ${r.configPath})`);
 
   // Litestream splits -exec like a shell would: quote both paths.
-  const exec = [process.execPath, ...NODE_FLAGS, LAUNCHER].map(shellQuote).join(' ');
+  const exec = [process.execPath, ...flags, LAUNCHER].map(shellQuote).join(' ');
   const child = spawn(r.binary, ['replicate', '-config', r.configPath, '-exec', exec], {
     // LITESTREAM=true: the services leave checkpoints to Litestream (see packages/shared/src/db.ts).
     env: { ...MALLOC_ENV, ...LITESTREAM_ENV, ...r.env, LITESTREAM: 'true' },
