@@ -334,7 +334,9 @@ export async function startContainer(name, dataVolume, backupVolume, image = IMA
   const core = await freePort();
   const ingest = await freePort();
   cleanups.push(() => engineRun(['rm', '-f', '-t', '0', name]));
-  const common = ['run', '-d', '--name', name, ...runFlags, '-v', `${dataVolume}:/data`, '-v', `${backupVolume}:/backups`, '-e', 'LOG_LEVEL=warn'];
+  // V8_SEMI_SPACE_MIB reaches the container as it reaches the other starters (nodeFlags() in launcher.ts).
+  const semiSpace = process.env.V8_SEMI_SPACE_MIB ? ['-e', `V8_SEMI_SPACE_MIB=${process.env.V8_SEMI_SPACE_MIB}`] : [];
+  const common = ['run', '-d', '--name', name, ...runFlags, '-v', `${dataVolume}:/data`, '-v', `${backupVolume}:/backups`, '-e', 'LOG_LEVEL=warn', ...semiSpace];
   let res = engineRun([...common, '-p', `127.0.0.1:${core}:8080`, '-p', `127.0.0.1:${ingest}:8081`, image]);
   if (res.code !== 0 && /network|port|slirp|netavark|cni|iptables/i.test(res.out)) {
     engineRun(['rm', '-f', name]);
