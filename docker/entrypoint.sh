@@ -22,7 +22,7 @@ export DATA_DIR BACKUP_DIR LITESTREAM
 CONFIG=$(node "$OPS" litestream-config) || exit 2
 # V8's semi-space size for the launcher's Node (nodeFlags() in launcher.ts). The launcher refuses one outside
 # 1-64; what is not a number at all stops here, before Node would be given it as a flag.
-SEMI_SPACE_MIB=${V8_SEMI_SPACE_MIB:-1}
+SEMI_SPACE_MIB=${V8_SEMI_SPACE_MIB:-4}
 case $SEMI_SPACE_MIB in
   '' | *[!0-9]*) echo "entrypoint: V8_SEMI_SPACE_MIB must be a whole number of MiB from 1 to 64 (got ${#SEMI_SPACE_MIB} characters)" >&2; exit 2 ;;
 esac
