@@ -1,8 +1,8 @@
 import { freePort, openDatabase, spawnNode, tempDir, waitForHttp, type ChildHandle } from '@mosis/shared';
 import { randomUUID } from 'node:crypto';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
-import { LAUNCHER, SERVICES } from './launcher.js';
+import { DEFAULT_SEMI_SPACE_MIB, LAUNCHER, SERVICES } from './launcher.js';
 import { childPids, commandLine, eventually, postJson, register } from './testing.js';
 
 // These run the built services (npm test builds before it tests).
@@ -127,6 +127,14 @@ describe('launcher', () => {
     const mode = spawnNode(LAUNCHER, [], { DATA_DIR: `${dir.path}/bad`, SERVICES_IN_ONE_PROCESS: 'maybe' });
     expect((await mode.exited).code).toBe(2);
     expect(mode.output()).toMatch(/SERVICES_IN_ONE_PROCESS.*"maybe"/);
+  });
+
+  it('npm start and the image default to the same semi-space as the launcher', () => {
+    // Both are shell, so they repeat the default: `npm start` passes the flag itself, the entrypoint to Litestream's -exec.
+    const root = new URL('../../../', import.meta.url);
+    const start = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')).scripts.start as string;
+    expect(start).toContain(`node --max-semi-space-size=\${V8_SEMI_SPACE_MIB:-${DEFAULT_SEMI_SPACE_MIB}} packages/ops/dist/launcher.js`);
+    expect(readFileSync(new URL('docker/entrypoint.sh', root), 'utf8')).toContain(`SEMI_SPACE_MIB=\${V8_SEMI_SPACE_MIB:-${DEFAULT_SEMI_SPACE_MIB}}\n`);
   });
 
   it('refuses a V8_SEMI_SPACE_MIB outside 1-64, names it, and exits 2', async () => {

@@ -37,6 +37,7 @@ const nodeFlagsSchema = z.object({ V8_SEMI_SPACE_MIB: z.coerce.number().int().mi
 export function nodeFlags(env: NodeJS.ProcessEnv = process.env): string[] {
   return [`--max-semi-space-size=${loadConfig(nodeFlagsSchema, env).V8_SEMI_SPACE_MIB}`];
 }
+
 /**
  * glibc's malloc keeps an arena per thread that allocated (libuv's pool, the worker threads), each holding
  * freed memory; two are enough for these threads. Set in the environment of the services' process by the
