@@ -1,6 +1,6 @@
 import { createLogger, tempDir } from '@mosis/shared';
 import { once } from 'node:events';
-import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer, connect, Socket, type AddressInfo, type Server } from 'node:net';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createIngest } from '../../app.js';
 import { loadIngestConfig } from '../../config.js';
@@ -27,7 +27,9 @@ async function hangableProxy(target: URL): Promise<{ port: number; hang(): void;
     s.on('close', () => sockets.delete(s));
     s.on('error', () => {});
   };
-  const server: Server = createServer((client) => {
+  // Half-open allowed: once hung, a FIN from the probe's side is not answered either, as by a stopped server
+  // (the kernel acknowledges it; the process never closes its end).
+  const server: Server = createServer({ allowHalfOpen: true }, (client) => {
     track(client);
     if (hung) return;
     const upstream = connect(Number(target.port), target.hostname);
@@ -48,6 +50,13 @@ async function hangableProxy(target: URL): Promise<{ port: number; hang(): void;
       await once(server, 'close');
     },
   };
+}
+
+/** This process's TCP sockets still open to 127.0.0.1:`port`. */
+function socketsTo(port: number): number {
+  // process.getActiveResourcesInfo() names the kinds only; the handles themselves say where they go.
+  const handles = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles();
+  return handles.filter((h) => h instanceof Socket && h.remotePort === port && !h.destroyed).length;
 }
 
 describePg('readiness on PostgreSQL', () => {
@@ -100,5 +109,26 @@ describePg('readiness on PostgreSQL', () => {
     expect(await hung.json()).toMatchObject({ status: 'unavailable', checks: { telemetry_pg: false } });
     // Each probe is bounded, not only the first (this one connects anew, to a server that never answers).
     expect((await ingest.app.request('/readyz')).status).toBe(503);
+  });
+
+  it('a probe given up on leaves no socket behind, also when the server never closes its end', { timeout: TEST_TIMEOUT_MS }, async () => {
+    const own = await hangableProxy(new URL(db.url));
+    const url = new URL(db.url);
+    url.port = String(own.port);
+    const readiness = openPgReadiness(url.toString(), { applicationName: 'mosis-test-ready' });
+    try {
+      expect(await readiness.ready()).toBe(true);
+      own.hang();
+      // The connection kept from the first probe: its query never answered.
+      expect(await readiness.ready()).toBe(false);
+      // A new one: connected, its startup never answered.
+      expect(await readiness.ready()).toBe(false);
+      // A connection only ended (FIN sent) stays open for as long as the server does not close its end: one
+      // more file descriptor per probe, every 10 s from a health check, while the server hangs.
+      await expect.poll(() => socketsTo(own.port), { interval: 50, timeout: 3_000 }).toBe(0);
+    } finally {
+      await own.close();
+      await readiness.close();
+    }
   });
 });
